@@ -1,0 +1,71 @@
+"""The detector interface: one module per detector, one small protocol, typed results."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aupguard.policy.models import Modality
+from aupguard.text.normalize import NormalizedText, normalize
+
+
+class Evidence(BaseModel):
+    """Why a detector scored a category: a span of the original text (half-open offsets),
+    what it matched, and the rule or entry that matched."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: str
+    score: float = Field(ge=0.0, le=1.0)
+    start: int | None = Field(default=None, ge=0)
+    end: int | None = Field(default=None, ge=0)
+    text: str | None = None
+    rule: str | None = None
+    detail: str | None = None
+
+
+class DetectorResult(BaseModel):
+    """What one detector said about one item. ``scores`` maps taxonomy categories to [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detector: str
+    version: str
+    scores: dict[str, float] = Field(default_factory=dict)
+    evidence: tuple[Evidence, ...] = ()
+    explanation: str = ""
+    error: str | None = None
+    elapsed_ms: float = 0.0
+
+
+class ScanItem:
+    """One piece of content to scan. Normalisation is computed once and shared by detectors."""
+
+    __slots__ = ("__dict__", "lang", "modality", "text")
+
+    def __init__(self, text: str, modality: Modality = Modality.PROMPT, lang: str | None = None):
+        self.text = text
+        self.modality = modality
+        self.lang = lang
+
+    @cached_property
+    def normalized(self) -> NormalizedText:
+        return normalize(self.text)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A detector. Constructors are cheap; models load lazily on first ``scan``."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    modalities: ClassVar[frozenset[Modality]]
+    categories: ClassVar[frozenset[str]]
+
+    def scan(self, item: ScanItem) -> DetectorResult: ...
+
+
+class DetectorError(Exception):
+    """A detector could not produce a result (the engine fails closed on it)."""
