@@ -1,4 +1,7 @@
-"""Typed models of a policy pack. Unknown keys are errors: a typo must never silently loosen a policy."""
+"""Typed models of a policy pack.
+
+Unknown keys are errors: a typo must never silently loosen a policy.
+"""
 
 from __future__ import annotations
 

@@ -47,13 +47,15 @@ class Taxonomy(BaseModel):
             for cat in (*rule.all, rule.result):
                 if cat not in self.categories:
                     raise ValueError(f"combination {rule.id!r} names unknown category {cat!r}")
-        for cat in self.categories.values():
-            for code in cat.mlcommons:
+        for category in self.categories.values():
+            for code in category.mlcommons:
                 if code not in self.mlcommons_hazards:
-                    raise ValueError(f"category {cat.id!r} maps to unknown hazard {code!r}")
-            for name in cat.openai:
+                    raise ValueError(f"category {category.id!r} maps to unknown hazard {code!r}")
+            for name in category.openai:
                 if name not in self.openai_categories:
-                    raise ValueError(f"category {cat.id!r} maps to unknown OpenAI category {name!r}")
+                    raise ValueError(
+                        f"category {category.id!r} maps to unknown OpenAI category {name!r}"
+                    )
         return self
 
     def __contains__(self, category_id: object) -> bool:

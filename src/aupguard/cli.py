@@ -1,0 +1,484 @@
+"""The ``aupguard`` command line: a thin layer over the library.
+
+Exit codes (documented in the README):
+  0  allow / allow_with_disclosure (or a command that succeeded)
+  1  an invalid policy pack, or an unexpected internal error
+  2  usage error: bad arguments, unknown policy id, unusable input
+  3  at least one item was sent to review
+  4  at least one item was blocked
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from aupguard import __version__
+from aupguard.engine.moderator import Limits, Moderator
+from aupguard.engine.verdict import Verdict
+from aupguard.errors import InputError
+from aupguard.policy.analysis import clause_enforcement, diff_packs
+from aupguard.policy.loader import PackError, load_pack_file
+from aupguard.policy.models import Action, Modality
+from aupguard.policy.registry import PackRegistry, ResolvedPack, UnknownPackError, default_registry
+from aupguard.policy.taxonomy import load_taxonomy
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_REVIEW = 3
+EXIT_BLOCK = 4
+MAX_STDIN_BYTES = 64 * 1024 * 1024
+DEFAULT_POLICY = "general-usage"
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _registry(ctx: click.Context) -> PackRegistry:
+    obj: dict[str, Any] = ctx.ensure_object(dict)
+    if "registry" not in obj:
+        try:
+            obj["registry"] = default_registry(obj.get("pack_path", ()))
+        except PackError as exc:
+            _fail(f"a policy pack failed to load:\n{exc}", EXIT_INVALID)
+    registry: PackRegistry = obj["registry"]
+    return registry
+
+
+def _resolve_policy(ctx: click.Context, ref: str) -> ResolvedPack:
+    registry = _registry(ctx)
+    try:
+        if ref.endswith((".yaml", ".yml")) or Path(ref).is_file():
+            return registry.add_file(ref)
+        return registry.get(ref)
+    except UnknownPackError as exc:
+        _fail(str(exc))
+    except PackError as exc:
+        _fail(f"invalid policy pack:\n{exc}", EXIT_INVALID)
+
+
+def _exit_code(actions: list[Action]) -> int:
+    worst = Action.strictest(actions)
+    return {Action.BLOCK: EXIT_BLOCK, Action.REVIEW: EXIT_REVIEW}.get(worst, EXIT_OK)
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aupguard")
+@click.option(
+    "--pack-path",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Extra policy pack file or directory (repeatable; also AUPGUARD_PACK_PATH).",
+)
+@click.pass_context
+def main(ctx: click.Context, pack_path: tuple[str, ...]) -> None:
+    """aupguard: enforce acceptable-use policies on generative-AI prompts and outputs."""
+    ctx.ensure_object(dict)["pack_path"] = pack_path
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def _read_stdin() -> str:
+    raw = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(raw) > MAX_STDIN_BYTES:
+        raise InputError(f"stdin is larger than {MAX_STDIN_BYTES} bytes", code="input_too_large")
+    return _decode(raw, "stdin")
+
+
+def _decode(raw: bytes, where: str) -> str:
+    if b"\x00" in raw[:8192]:
+        raise InputError(
+            f"{where} looks like binary data (NUL bytes), not text", code="binary_input"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{where} is not valid UTF-8 (bad byte at offset {exc.start}); re-encode it as UTF-8",
+            code="bad_encoding",
+        ) from None
+
+
+def _items_from_file(path: Path) -> Iterator[tuple[str, str]]:
+    """(label, text) pairs: JSONL objects with "text" (or JSON strings), else one per line."""
+    raw = path.read_bytes()
+    text = _decode(raw, str(path))
+    jsonl = path.suffix in (".jsonl", ".ndjson")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        label = f"{path}:{lineno}"
+        if jsonl:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{label}: not JSON ({exc.msg})", code="bad_record") from None
+            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                yield label, obj["text"]
+            elif isinstance(obj, str):
+                yield label, obj
+            else:
+                raise InputError(f"{label}: needs a string field 'text'", code="bad_record")
+        else:
+            yield label, line
+
+
+def _format_verdict(v: Verdict, text: str, label: str | None = None) -> str:
+    lines = [
+        f"{v.action.value.upper()}  {v.pack_id}@{v.pack_version}"
+        + (f"  lang {v.lang}" if v.lang else "")
+        + (f"  [{label}]" if label else "")
+    ]
+    for hit in v.clauses:
+        thr = []
+        if hit.review_threshold is not None:
+            thr.append(f"review ≥ {hit.review_threshold:g}")
+        if hit.block_threshold is not None:
+            thr.append(f"act ≥ {hit.block_threshold:g}")
+        lines.append(
+            f"  §{hit.clause_id} {hit.title}: {hit.category} {hit.score:.2f} "
+            f"({', '.join(thr)}) -> {hit.action.value}"
+        )
+        quote = hit.quote if len(hit.quote) <= 160 else hit.quote[:157] + "..."
+        lines.append(f'      "{quote}"')
+    for d in v.disclosures:
+        lines.append(f"  disclosure: {d}")
+    for comb in v.combinations:
+        parts = ", ".join(f"{k} {s:.2f}" for k, s in comb.parts.items())
+        lines.append(f"  combined: {parts} => {comb.result} {comb.score:.2f}")
+    for ev in v.evidence:
+        where = f"[{ev.start}:{ev.end}]" if ev.start is not None else ""
+        snippet = text[ev.start : ev.end] if ev.start is not None and ev.end is not None else ""
+        lines.append(
+            f"  evidence {where} {snippet!r} -> {ev.category} {ev.score:.2f}"
+            + (f" ({ev.rule})" if ev.rule else "")
+        )
+    for err in v.errors:
+        lines.append(f"  detector error: {err} (failing closed)")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option(
+    "--policy",
+    "-p",
+    default=DEFAULT_POLICY,
+    show_default=True,
+    help="Pack id, id@version, or a pack YAML file.",
+)
+@click.option(
+    "--file",
+    "-f",
+    "file_",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check many: JSONL with a 'text' field per line, or plain text, one per line.",
+)
+@click.option(
+    "--modality",
+    type=click.Choice([m.value for m in Modality if m != Modality.ACCOUNT_EVENTS]),
+    default=Modality.PROMPT.value,
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the full verdict as JSON.")
+@click.pass_context
+def check(
+    ctx: click.Context,
+    text: str | None,
+    policy: str,
+    file_: Path | None,
+    modality: str,
+    as_json: bool,
+) -> None:
+    """Check TEXT (or '-' for stdin, or --file) against a policy pack.
+
+    Exit code: 0 allow, 3 review, 4 block, 2 usage error.
+    """
+    if (text is None) == (file_ is None):
+        _fail("give exactly one of TEXT, '-' (stdin) or --file")
+    pack = _resolve_policy(ctx, policy)
+    try:
+        moderator = Moderator(pack, limits=Limits.from_env())
+        if file_ is not None:
+            items = list(_items_from_file(file_))
+        else:
+            assert text is not None
+            items = [("stdin", _read_stdin())] if text == "-" else [("", text)]
+    except InputError as exc:
+        _fail(str(exc))
+
+    actions: list[Action] = []
+    for label, item_text in items:
+        try:
+            verdict = moderator.check(item_text, Modality(modality))
+        except InputError as exc:
+            if len(items) == 1:
+                _fail(str(exc))
+            click.echo(f"error: {label}: {exc}", err=True)
+            actions.append(Action.REVIEW)  # an unusable item is never silently allowed
+            continue
+        actions.append(verdict.action)
+        if as_json:
+            out = verdict.model_dump(mode="json")
+            out["flagged"] = verdict.flagged
+            if len(items) > 1:
+                out["item"] = label
+            click.echo(_dump(out))
+        else:
+            click.echo(_format_verdict(verdict, item_text, label if len(items) > 1 else None))
+    sys.exit(_exit_code(actions))
+
+
+# -- eval ------------------------------------------------------------------------------------
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--policy", "-p", default=DEFAULT_POLICY, show_default=True)
+@click.option(
+    "--flag-on",
+    type=click.Choice(["review", "block"]),
+    default="review",
+    show_default=True,
+    help="The weakest verdict that counts as 'flagged'.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N records.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def eval_(
+    ctx: click.Context, file: Path, policy: str, flag_on: str, limit: int | None, as_json: bool
+) -> None:
+    """Precision, recall, F1 and false-positive rate of a pack on labelled JSONL."""
+    from aupguard.evaluation import evaluate, format_report, read_records
+
+    pack = _resolve_policy(ctx, policy)
+    moderator = Moderator(pack, limits=Limits.from_env())
+    try:
+        report = evaluate(
+            moderator, read_records(file), file=str(file), flag_on=Action(flag_on), limit=limit
+        )
+    except InputError as exc:
+        _fail(str(exc))
+    click.echo(_dump(report.to_dict()) if as_json else format_report(report))
+
+
+# -- policy ----------------------------------------------------------------------------------
+
+
+@main.group()
+def policy() -> None:
+    """List, show, validate and compare policy packs."""
+
+
+@policy.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def policy_list(ctx: click.Context, as_json: bool) -> None:
+    """List the packs that are loaded."""
+    registry = _registry(ctx)
+    rows = []
+    for pack_id in registry.ids():
+        rp = registry.get(pack_id)
+        rows.append(
+            {
+                "id": rp.id,
+                "version": rp.version,
+                "versions": registry.versions(pack_id),
+                "name": rp.pack.name,
+                "effective_date": rp.pack.effective_date.isoformat()
+                if rp.pack.effective_date
+                else None,
+                "clauses": len(rp.pack.clauses),
+                "builtin": rp.builtin,
+                "extends": rp.pack.extends,
+            }
+        )
+    if as_json:
+        click.echo(_dump(rows))
+        return
+    for r in rows:
+        origin = (
+            "built-in" if r["builtin"] else f"extends {r['extends']}" if r["extends"] else "custom"
+        )
+        click.echo(
+            f"{r['id']:<22} {r['version']:<8} {r['clauses']:>3} clauses  {origin:<22} {r['name']}"
+        )
+
+
+@policy.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def policy_show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Every clause of a pack: surface, categories, thresholds, action, enforcement status."""
+    from aupguard.detectors.registry import default_registry as default_detectors
+
+    rp = _resolve_policy(ctx, ref)
+    pack = rp.pack
+    covered = default_detectors().covered_categories()
+    if as_json:
+        data = pack.model_dump(mode="json")
+        data["lineage"] = list(rp.lineage)
+        for clause in data["clauses"]:
+            clause["enforcement"] = clause_enforcement(pack.clause(clause["id"]), covered).value
+        click.echo(_dump(data))
+        return
+    click.echo(f"{pack.name}  ({rp.ref})")
+    if len(rp.lineage) > 1:
+        click.echo(f"extends: {' -> '.join(rp.lineage[1:])}")
+    if pack.effective_date:
+        click.echo(f"effective: {pack.effective_date.isoformat()}")
+    if pack.source:
+        src = pack.source
+        click.echo(
+            f"source: {src.title}"
+            + (f" <{src.url}>" if src.url else "")
+            + (f" [{src.seed}]" if src.seed else "")
+        )
+    d = pack.defaults
+    click.echo(
+        f"default thresholds: review ≥ {d.thresholds.review}, act ≥ {d.thresholds.block}"
+        + (f"; minimum age {d.minimum_age}" if d.minimum_age else "")
+    )
+    click.echo("")
+    for c in pack.clauses:
+        status = clause_enforcement(c, covered).value
+        click.echo(f"§{c.id}  {c.title}")
+        click.echo(
+            f"    surface {c.surface.value}; action {c.action.value}; ladder weight "
+            f"{c.ladder_weight}; detector: {status}"
+        )
+        if c.categories:
+            cats = []
+            for cat in c.categories:
+                t = pack.thresholds_for(c, cat)
+                cats.append(
+                    f"{cat} (review ≥ {t.review:g}, act ≥ {t.block:g})"
+                    if t.review is not None and t.block is not None
+                    else cat
+                )
+            click.echo(f"    categories: {'; '.join(cats)}")
+        if c.modalities:
+            click.echo(f"    modalities: {', '.join(m.value for m in c.modalities)}")
+        quote = c.quote if len(c.quote) <= 200 else c.quote[:197] + "..."
+        click.echo(f'    "{quote}"')
+    if pack.enforcement:
+        click.echo("\nenforcement:")
+        for e in pack.enforcement:
+            click.echo(f'  {e.id}: {e.step.value} — "{e.quote}"')
+    if pack.reporting:
+        click.echo("\nreporting:")
+        for r in pack.reporting:
+            addr = f" {r.address}" if r.address else ""
+            click.echo(f'  {r.id}: {r.kind}{addr} — "{r.quote}"')
+
+
+@policy.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def policy_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Validate pack files; problems are printed as file:line:col: message. Exit 1 if any."""
+    registry = _registry(ctx)
+    bad = False
+    for path in files:
+        try:
+            loaded = load_pack_file(path)
+            registry.add(loaded)
+            rp = registry.get(f"{loaded.pack.id}@{loaded.pack.version}")
+        except PackError as exc:
+            bad = True
+            click.echo(str(exc), err=True)
+            continue
+        click.echo(
+            f"{path}: ok ({rp.ref}, {len(rp.pack.clauses)} clauses"
+            + (f", extends {rp.pack.extends}" if rp.pack.extends else "")
+            + ")"
+        )
+    sys.exit(EXIT_INVALID if bad else EXIT_OK)
+
+
+@policy.command("diff")
+@click.argument("left")
+@click.argument("right")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def policy_diff(ctx: click.Context, left: str, right: str, as_json: bool) -> None:
+    """Categories that two packs decide differently."""
+    lp, rp = _resolve_policy(ctx, left), _resolve_policy(ctx, right)
+    diffs = diff_packs(lp.pack, rp.pack)
+    if as_json:
+        click.echo(
+            _dump(
+                [
+                    {
+                        "category": d.category,
+                        lp.ref: {
+                            "action": d.left.action.value,
+                            "review": d.left.review,
+                            "block": d.left.block,
+                            "clauses": list(d.left.clause_ids),
+                        },
+                        rp.ref: {
+                            "action": d.right.action.value,
+                            "review": d.right.review,
+                            "block": d.right.block,
+                            "clauses": list(d.right.clause_ids),
+                        },
+                    }
+                    for d in diffs
+                ]
+            )
+        )
+        return
+    if not diffs:
+        click.echo(f"{lp.ref} and {rp.ref} decide every category the same way")
+        return
+    click.echo(f"{'category':<28} {lp.ref:<44} {rp.ref}")
+    for d in diffs:
+        click.echo(f"{d.category:<28} {d.left.describe():<44} {d.right.describe()}")
+
+
+# -- detectors, taxonomy ---------------------------------------------------------------------
+
+
+@main.command("detectors")
+def detectors_cmd() -> None:
+    """List the registered detectors and the categories each can score."""
+    from aupguard.detectors.registry import default_registry as default_detectors
+
+    registry = default_detectors()
+    for name in registry.names():
+        cls = registry.detector_class(name)
+        click.echo(f"{name} {cls.version}: {', '.join(sorted(cls.categories))}")
+
+
+@main.command("taxonomy")
+@click.option("--json", "as_json", is_flag=True)
+def taxonomy_cmd(as_json: bool) -> None:
+    """The category taxonomy with its OpenAI and MLCommons mappings."""
+    tax = load_taxonomy()
+    if as_json:
+        click.echo(_dump(tax.model_dump(mode="json")))
+        return
+    for c in tax.categories.values():
+        click.echo(
+            f"{c.id:<28} {c.kind:<9} openai={','.join(c.openai) or '-':<40} "
+            f"mlcommons={','.join(c.mlcommons) or '-'}"
+        )
+
+
+def run() -> None:  # pragma: no cover - console entry point alias
+    main()

@@ -1,0 +1,102 @@
+"""Run detectors over an item and decide it under a pack.
+
+Detectors that raise or fail are recorded as errors; the pack's failure mode for the surface
+then decides (closed by default), so a broken detector never silently allows.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aupguard.detectors.base import Detector, DetectorResult, ScanItem
+from aupguard.detectors.registry import DetectorRegistry
+from aupguard.detectors.registry import default_registry as default_detectors
+from aupguard.engine.decide import decide
+from aupguard.engine.verdict import Verdict
+from aupguard.errors import InputError
+from aupguard.policy.models import Modality
+from aupguard.policy.registry import ResolvedPack
+from aupguard.text.lang import detect_language
+
+DEFAULT_MAX_TEXT_CHARS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        raw = os.environ.get("AUPGUARD_MAX_TEXT_CHARS")
+        if raw is None:
+            return cls()
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InputError(
+                f"AUPGUARD_MAX_TEXT_CHARS must be a whole number, got {raw!r}", code="bad_setting"
+            ) from None
+        if value < 1:
+            raise InputError("AUPGUARD_MAX_TEXT_CHARS must be at least 1", code="bad_setting")
+        return cls(max_text_chars=value)
+
+
+def validate_text(text: str, limits: Limits) -> None:
+    if not text.strip():
+        raise InputError("the text is empty (nothing to check)", code="empty_input")
+    if len(text) > limits.max_text_chars:
+        raise InputError(
+            f"the text is {len(text):,} characters; the limit is {limits.max_text_chars:,} "
+            "(set AUPGUARD_MAX_TEXT_CHARS to change it)",
+            code="input_too_large",
+        )
+    if "\x00" in text:
+        raise InputError("the text contains NUL characters (binary data?)", code="binary_input")
+
+
+class Moderator:
+    """A pack plus the detectors that serve it."""
+
+    def __init__(
+        self,
+        pack: ResolvedPack,
+        detectors: Sequence[Detector] | None = None,
+        *,
+        registry: DetectorRegistry | None = None,
+        limits: Limits | None = None,
+    ):
+        self.pack = pack
+        self.detectors = (
+            list(detectors)
+            if detectors is not None
+            else (registry or default_detectors()).create_all()
+        )
+        self.limits = limits or Limits()
+
+    def scan(self, item: ScanItem) -> list[DetectorResult]:
+        results = []
+        for detector in self.detectors:
+            if item.modality not in detector.modalities:
+                continue
+            started = time.perf_counter()
+            try:
+                result = detector.scan(item)
+            except Exception as exc:  # fail closed: the error becomes part of the verdict
+                result = DetectorResult(
+                    detector=detector.name,
+                    version=detector.version,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            elapsed = (time.perf_counter() - started) * 1000
+            results.append(result.model_copy(update={"elapsed_ms": round(elapsed, 3)}))
+        return results
+
+    def check(self, text: str, modality: Modality = Modality.PROMPT) -> Verdict:
+        validate_text(text, self.limits)
+        item = ScanItem(text, modality)
+        lang = detect_language(item.normalized.text)
+        item.lang = lang
+        return decide(self.pack.pack, self.scan(item), modality, lang=lang)
