@@ -106,9 +106,8 @@ def decide(
                     block_threshold=t.block,
                     action=action,
                     ladder_weight=clause.ladder_weight,
-                    disclosure=clause.disclosure
-                    if action is Action.ALLOW_WITH_DISCLOSURE
-                    else None,
+                    # what must accompany the output once released (now, or after review)
+                    disclosure=None if action is Action.BLOCK else clause.disclosure,
                 )
             )
 

@@ -184,6 +184,16 @@ class EnforcementStep(BaseModel):
     step: LadderStep
     quote: Annotated[str, Field(min_length=1, max_length=600)]
     duration_days: Annotated[int, Field(ge=1)] | None = None
+    # empty: the step may follow any violation; else only violations in these categories
+    categories: tuple[str, ...] = ()
+    condition: str | None = None  # the policy's own words for when it applies
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cat in value:
+            _check_category(cat)
+        return value
 
 
 class ReportingChannel(BaseModel):
@@ -210,6 +220,10 @@ class Defaults(BaseModel):
         }
     )
     minimum_age: Annotated[int, Field(ge=0, le=99)] | None = None
+    # below the minimum age, use is allowed with a parent's or guardian's consent
+    parental_consent_below_minimum: bool = False
+    # the local legal minimum applies where it is higher than minimum_age
+    local_minimum_if_higher: bool = False
 
 
 class PolicyPack(BaseModel):
