@@ -6,8 +6,50 @@ import pytest
 
 from aupguard.policy.taxonomy import Taxonomy, load_taxonomy
 
-DESIGN_CONTENT = ["sexual", "sexual/suggestive", "sexual/minors", "sexual/non-consensual", "violence", "violence/graphic", "violence/animal-cruelty", "self-harm", "hate", "harassment", "extremism", "weapons", "weapons/military", "drugs", "illicit", "malware", "critical-infrastructure", "fraud", "spam", "academic-dishonesty", "disinformation", "elections", "impersonation", "privacy", "privacy/biometric", "surveillance", "manipulation", "intellectual-property", "regulated-advice/medical", "regulated-advice/legal", "regulated-advice/financial", "crypto-mining", "circumvention"]
-DESIGN_BEHAVIOUR = ["abuse/rate-limit-evasion", "abuse/key-sharing", "abuse/multi-account", "abuse/ban-evasion", "abuse/scraping", "abuse/model-extraction", "abuse/underage"]
+DESIGN_CONTENT = [
+    "sexual",
+    "sexual/suggestive",
+    "sexual/minors",
+    "sexual/non-consensual",
+    "violence",
+    "violence/graphic",
+    "violence/animal-cruelty",
+    "self-harm",
+    "hate",
+    "harassment",
+    "extremism",
+    "weapons",
+    "weapons/military",
+    "drugs",
+    "illicit",
+    "malware",
+    "critical-infrastructure",
+    "fraud",
+    "spam",
+    "academic-dishonesty",
+    "disinformation",
+    "elections",
+    "impersonation",
+    "privacy",
+    "privacy/biometric",
+    "surveillance",
+    "manipulation",
+    "intellectual-property",
+    "regulated-advice/medical",
+    "regulated-advice/legal",
+    "regulated-advice/financial",
+    "crypto-mining",
+    "circumvention",
+]
+DESIGN_BEHAVIOUR = [
+    "abuse/rate-limit-evasion",
+    "abuse/key-sharing",
+    "abuse/multi-account",
+    "abuse/ban-evasion",
+    "abuse/scraping",
+    "abuse/model-extraction",
+    "abuse/underage",
+]
 
 
 def test_every_design_category_is_present() -> None:

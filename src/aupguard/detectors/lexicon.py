@@ -18,22 +18,29 @@ Matching
       boundaries checked (the neighbour must not be a letter or digit of such a script;
       CJK, kana, Hangul and Thai-like scripts count as boundaries and get substring
       matching); an ``inflect`` term may carry one of the suffixes s, es, ed, ing, er, ers
-      (a final "e" may drop before ing/ed/er, a final "y" may become ies/ied);
-    * squeezing merges "boob" with "bob" and "ass" with "as", so a term spelt with doubled
-      letters must find at least as many repeats in the (unsqueezed) normalised text;
-    * a term is dropped when an exception of its category covers its span ("kill" inside
-      "kill the process", "breast" inside "chicken breast", "色图" inside "彩色图片").
+      (a final "e" may drop before ing/ed/er, a final "y" may become ies/ied), and the first
+      word of an ``inflect`` phrase may carry s, es, ed or ing too ("killing him");
+    * squeezing merges "boob" with "bob", "ass" with "as" and "rapper" with "raper", so a
+      hit is checked against the unsqueezed normalised text: a term's doubled letters must
+      be there, and a suffixed stem may not gain a doubled consonant (``_repeats_ok``);
+    * a term is dropped when a longer exception of its category covers it ("kill" inside
+      "kill the process", "breast" inside "chicken breast", "色图" inside "彩色图片"); an
+      exception spelt exactly like a term does not cancel that term;
+    * longest match wins: a term inside a longer term of its category is not a second cue
+      ("bomb" inside "pipe bomb").
 
     Patterns (regexes) run only when one of their ``anchors`` occurred, with the ``regex``
     module and a timeout when it is installed and with ``re`` otherwise; the loader refuses
     unbounded quantifiers (``*``, ``+``, ``{n,}``) so a pattern cannot backtrack
-    catastrophically under either engine.
+    catastrophically under either engine. A pattern hit that overlaps an exception of its
+    category is dropped ("how do I kill a" + "python process").
 
 Scoring
     A category's score is the weight of its strongest match, plus 0.05 for every further
     distinct term or pattern of that category, the boost capped at +0.15 and the score at
     0.99. Several weak cues thus nudge a category up (three "weak" 0.55 cues give 0.65) but
     never turn into an explicit-level score the way a noisy-or would (1 - 0.45³ = 0.91).
+    Evidence is kept for at most 5 occurrences of one rule and 50 in all.
 """
 
 from __future__ import annotations
@@ -213,15 +220,53 @@ def _runs(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _variants(key: str, inflect: bool) -> list[tuple[str, bool, tuple[str, ...]]]:
-    """(automaton key, bare form allowed, suffixes) for a squeezed term key."""
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    key: str  # automaton key (squeezed)
+    folded: str  # the same form unsqueezed, for the repeated-letter checks
+    bare_ok: bool
+    suffixes: tuple[str, ...]
+    single_last: bool
+
+
+def _head_forms(head: str) -> list[str]:
+    """Inflected forms of the first word of a phrase ("kill him" -> "killing him")."""
+    forms = [head + "s", head + "ed", head + "ing", head + "es"]
+    if head.endswith("e"):
+        forms += [head + "d", head[:-1] + "ing"]
+    elif head.endswith("y"):
+        forms += [head[:-1] + "ies", head[:-1] + "ied"]
+    return forms
+
+
+def _variants(key: str, folded: str, inflect: bool) -> list[_Variant]:
+    """The automaton keys of one term: itself, with ``inflect`` its e-dropping or y-changing
+    stem, and for a phrase the inflected forms of its first word."""
     if not inflect or not key[-1:].isalpha() or _is_unspaced(key[-1]):
-        return [(key, True, ())]
+        return [_Variant(key, folded, True, (), False)]
     if key.endswith("e") and len(key) > 2:
-        return [(key, True, _SUFFIXES_AFTER_E), (key[:-1], False, ("ing", "ed", "er", "ers"))]
-    if key.endswith("y") and len(key) > 2:
-        return [(key, True, _SUFFIXES), (key[:-1], False, ("ies", "ied"))]
-    return [(key, True, _SUFFIXES)]
+        out = [
+            _Variant(key, folded, True, _SUFFIXES_AFTER_E, False),
+            _Variant(key[:-1], folded[:-1], False, ("ing", "ed", "er", "ers"), key[-2] != "i"),
+        ]
+    elif key.endswith("y") and len(key) > 2:
+        out = [
+            _Variant(key, folded, True, _SUFFIXES, False),
+            _Variant(key[:-1], folded[:-1], False, ("ies", "ied"), False),
+        ]
+    else:
+        out = [_Variant(key, folded, True, _SUFFIXES, False)]
+    head, sep, rest = key.partition(" ")
+    fhead, fsep, frest = folded.partition(" ")
+    if sep and fsep and len(head) > 1 and head.isalpha() and not any(map(_is_unspaced, head)):
+        tail_suffixes = out[0].suffixes
+        keys = {v.key for v in out}
+        for form, fform in zip(_head_forms(head), _head_forms(fhead), strict=True):
+            vkey = f"{form} {rest}"
+            if vkey not in keys:
+                keys.add(vkey)
+                out.append(_Variant(vkey, f"{fform} {frest}", True, tail_suffixes, False))
+    return out
 
 
 _UNBOUNDED_BRACE = re.compile(r"\{\s*\d*\s*,\s*\}")
@@ -419,24 +464,23 @@ class _FileLoader:
                 raise self.error(knode, f"term {term!r} duplicates {seen[key]!r} once normalised")
             seen[key] = term
             rule = f"{self.label}:{term}"
-            for vkey, bare_ok, suffixes in _variants(key, inflect):
-                vfolded = folded if bare_ok else folded[:-1]
-                runs = _runs(vfolded)
+            for v in _variants(key, folded, inflect):
+                runs = _runs(v.folded)
                 self.b.add_key(
-                    vkey,
+                    v.key,
                     _Term(
                         category=category,
                         weight=weight,
                         rule=rule,
                         term=term,
-                        length=len(vkey),
-                        check_left=_is_word(vkey[0]),
-                        check_right=_is_word(vkey[-1]),
-                        bare_ok=bare_ok,
-                        suffixes=suffixes,
+                        length=len(v.key),
+                        check_left=_is_word(v.key[0]),
+                        check_right=_is_word(v.key[-1]),
+                        bare_ok=v.bare_ok,
+                        suffixes=v.suffixes,
                         runs=runs,
-                        doubled=len(runs) != len(vfolded),
-                        single_last=not bare_ok and vkey[-1:] != "i",
+                        doubled=len(runs) != len(v.folded),
+                        single_last=v.single_last,
                     ),
                 )
         return len(terms)
@@ -681,6 +725,23 @@ def _drop_excepted(hits: list[_Hit], exceptions: list[tuple[str, int, int]]) -> 
     return kept
 
 
+def _drop_overlapping(
+    hits: list[_Hit], exceptions: list[tuple[str, int, int]], view: NormalizedText
+) -> list[_Hit]:
+    """Drop pattern hits that overlap an exception of their category: "how do I kill a"
+    is no threat when the sentence goes on "... python process"."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for category, s, e in exceptions:
+        spans.setdefault(category, []).append(view.to_original(s, e))
+    kept = []
+    for h in hits:
+        assert h.original is not None
+        start, end = h.original
+        if not any(s < end and start < e for s, e in spans.get(h.category, ())):
+            kept.append(h)
+    return kept
+
+
 def _drop_nested(hits: list[_Hit]) -> list[_Hit]:
     """Longest match wins: a term hit inside a longer hit of its category is not a second,
     distinct cue ("bomb" inside "pipe bomb"); of hits on the same span the heaviest stays."""
@@ -764,20 +825,23 @@ class LexiconDetector:
         lexicon = self._get()
         full = item.normalized
         view = squeeze_repeats(full)
-        hits, anchored = self._match_terms(lexicon, full, view)
+        hits, anchored, exceptions = self._match_terms(lexicon, full, view)
         if lexicon.patterns:
-            hits.extend(self._match_patterns(lexicon, item, full, anchored))
+            found = self._match_patterns(lexicon, item, full, anchored)
+            if found and exceptions:
+                found = _drop_overlapping(found, exceptions, view)
+            hits.extend(found)
         return self._result(item, view, full, hits)
 
     # -- terms ---------------------------------------------------------------------------
 
     def _match_terms(
         self, lexicon: _Lexicon, full: NormalizedText, view: NormalizedText
-    ) -> tuple[list[_Hit], set[int]]:
+    ) -> tuple[list[_Hit], set[int], list[tuple[str, int, int]]]:
         automaton = lexicon.automaton
         text = view.text
         if automaton is None or not text:
-            return [], set()
+            return [], set(), []
         hits: list[_Hit] = []
         exceptions: list[tuple[str, int, int]] = []
         anchored: set[int] = set()
@@ -822,7 +886,7 @@ class LexiconDetector:
             hits = _drop_excepted(hits, exceptions)
         if len(hits) > 1:
             hits = _drop_nested(hits)
-        return hits, anchored
+        return hits, anchored, exceptions
 
     # -- patterns ------------------------------------------------------------------------
 

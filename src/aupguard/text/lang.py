@@ -133,19 +133,19 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 
 
 def _latin_language(text: str) -> str:
-    scores: Counter[str] = Counter()
-    n_words = 0
+    scores = dict.fromkeys(_STOPWORDS, 0)
+    words = _WORD_RE.findall(text.casefold())
     get = _WORD_LANGS.get
-    for word in _WORD_RE.findall(text.casefold()):
-        n_words += 1
+    for word in words:
         langs = get(word)
         if langs:
-            scores.update(langs)
+            for lang in langs:
+                scores[lang] += 1
     best, best_score = "en", scores["en"]
     for lang in _LATIN_LANGS:
         if scores[lang] > best_score:
             best, best_score = lang, scores[lang]
-    if best != "en" and best_score < 2 and n_words > 3:
+    if best != "en" and best_score < 2 and len(words) > 3:
         return "en"
     return best
 
@@ -155,12 +155,15 @@ def detect_language(text: str) -> str:
     codes = text.translate(_SCRIPTS)
     if not codes:
         return "und"
+    if codes.count(_LATIN) == len(codes):
+        return _latin_language(text)
     counts = Counter(codes)
     script = max(counts, key=lambda s: (counts[s] * _WEIGHT.get(s, 1), s == _LATIN))
     if script in (_HAN, _KANA):
         kana = counts.get(_KANA, 0)
         han = counts.get(_HAN, 0)
-        return "ja" if kana and kana * 10 >= han + kana else "zh"
+        # Japanese writes particles and inflections in kana; Chinese borrows at most a stray "の"
+        return "ja" if kana and kana * 5 >= han + kana else "zh"
     if script == _LATIN:
         return _latin_language(text)
     if script == _OTHER:

@@ -10,13 +10,19 @@
 2. Cyrillic/Greek look-alikes of Latin letters inside Latin words (``homoglyphs.tsv``);
 3. collapse runs of whitespace to one space and strip;
 4. drop separators placed between Han characters (``色 情`` -> ``色情``);
-5. join runs of three or more single letters split by one kind of separator (``n.u.d.e``);
+5. join runs of three or more single letters split by one kind of separator (``n.u.d.e``,
+   ``s 3 x``), when most of them are letters;
 6. collapse runs of three or more identical characters to two (``sooooo`` -> ``soo``);
-7. leetspeak inside tokens that contain a letter (``leet.tsv``; ``p0rn`` -> ``porn``).
+7. leetspeak inside tokens that contain a letter (``leet.tsv``; ``p0rn`` -> ``porn``), then
+   collapse the repeats it made.
+
+The join runs before leetspeak so that ``n|u|d|e`` and ``s.3.x`` are read as split words
+rather than as one leet token, and its word boundaries agree with the leet tokens, so folding
+leetspeak cannot turn a rejected run into an accepted one on a second pass.
 
 Every step only deletes characters or replaces them one for one, so ``offsets`` stays exact.
-Step 2 depends on context; when a later step could change its decision, the pipeline is run
-again on its own output until it stops changing, so ``normalize`` is idempotent.
+``normalize`` is idempotent: step 2 depends on context, and when a later step could change its
+decision the pipeline is run again on its own output until it stops changing.
 """
 
 from __future__ import annotations
@@ -77,11 +83,19 @@ def _data_rows(name: str) -> Iterator[list[str]]:
             yield line.split("\t")
 
 
-def _load_homoglyphs() -> dict[str, dict[str, str]]:
-    tables: dict[str, dict[str, str]] = {"always": {}, "strong": {}, "weak": {}}
-    for cols in _data_rows("homoglyphs.tsv"):
-        tables[cols[3]][chr(int(cols[0].removeprefix("U+"), 16))] = cols[2]
-    return tables
+def _load_homoglyphs() -> tuple[dict[str, dict[str, str]], dict[str, str], dict[str, str]]:
+    tables: dict[str, dict[str, str]] = {"always": {}, "strong": {}, "rare": {}, "weak": {}}
+    upper: dict[str, str] = {}
+    before_vowel: dict[str, str] = {}
+    for cp, _char, latin, up, scope, _name in _data_rows("homoglyphs.tsv"):
+        ch = chr(int(cp.removeprefix("U+"), 16))
+        latin, _, alt = latin.partition("/")
+        tables[scope][ch] = latin
+        if alt:
+            before_vowel[ch] = alt
+        if up != "-":
+            upper[ch] = up
+    return tables, upper, before_vowel
 
 
 def _load_t2s() -> dict[str, str]:
@@ -100,10 +114,11 @@ def _load_leet_keep() -> frozenset[str]:
     return frozenset(cols[0].strip() for cols in _data_rows("leet_keep.txt"))
 
 
-_HOMOGLYPHS = _load_homoglyphs()
+_HOMOGLYPHS, _UPPER, _BEFORE_VOWEL = _load_homoglyphs()
 _ALWAYS = _HOMOGLYPHS["always"]
-_STRONG = frozenset(_HOMOGLYPHS["strong"])
-_CONTEXT = {**_HOMOGLYPHS["strong"], **_HOMOGLYPHS["weak"]}
+_STRONG = frozenset({*_HOMOGLYPHS["strong"], *_HOMOGLYPHS["rare"]})
+_RARE = frozenset(_HOMOGLYPHS["rare"])
+_CONTEXT = {**_HOMOGLYPHS["strong"], **_HOMOGLYPHS["rare"], **_HOMOGLYPHS["weak"]}
 _CONTEXT_TABLE = str.maketrans(_CONTEXT)
 T2S: dict[str, str] = _load_t2s()
 """The Traditional -> Simplified Chinese character map (from OpenCC, see ``data/t2s.tsv``)."""
@@ -113,9 +128,15 @@ _LEET_KEEP = _load_leet_keep()
 # --------------------------------------------------------------------------- step 1: characters
 
 # invisible characters that are not in a format (Cf) or control (Cc) category
+# (combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free variation
+# selectors, braille blank, variation selectors)
 _DROP_EXTRA = frozenset(
-    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x2800, 0x3164]
-    + [0xFFA0, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+    [
+        *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F),
+        *(0x2800, 0x3164, 0xFFA0),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
 )
 _CACHE_MAX = 50_000
 
@@ -334,39 +355,62 @@ _STRONG_WORD_RE = re.compile(
 )
 
 
-def _homoglyphs(s: str) -> tuple[str, bool]:
-    """Fold Cyrillic/Greek look-alikes inside words that also hold Latin letters or digits, and
-    whole words made only of strong look-alikes when the text is mostly Latin. Returns the text
-    and whether a later step could change this decision (then the pipeline runs again)."""
-    if not _CONF_RE.search(s) or not _LATINISH_RE.search(s):
-        return s, False
+def _fold_spans(s: str, spans: list[tuple[int, int]], source: str, off: _Off) -> str:
+    """Fold the look-alikes in ``spans`` of ``s``; ``source[off[i]]`` is the character that
+    ``s[i]`` came from, which tells an upper-case look-alike (GREEK CAPITAL NU: N) from its
+    lower case (v)."""
     parts: list[str] = []
     pos = 0
-    for m in _LATINISH_WORD_RE.finditer(s):
-        word = m.group()
-        if word.isascii() or not _CONF_RE.search(word):
-            continue
-        parts.append(s[pos : m.start()])
-        parts.append(word.translate(_CONTEXT_TABLE))
-        pos = m.end()
-    if parts:
-        parts.append(s[pos:])
-        s = "".join(parts)
-    if not _LATIN_LETTER_RE.search(s):
+    for a, b in spans:
+        parts.append(s[pos:a])
+        word = s[a:b]
+        folded = word.translate(_CONTEXT_TABLE)
+        if any(ch in _UPPER or ch in _BEFORE_VOWEL for ch in word):
+            chars = list(folded)
+            last = len(word) - 1
+            for k, ch in enumerate(word):
+                up = _UPPER.get(ch)
+                if up is not None:
+                    src = source[a + k if off is None else off[a + k]]
+                    if unicodedata.category(src) == "Lu":
+                        chars[k] = up
+                        continue
+                alt = _BEFORE_VOWEL.get(ch)
+                if alt is not None and (k == last or folded[k + 1] in "aeiouy"):
+                    chars[k] = alt
+            folded = "".join(chars)
+        parts.append(folded)
+        pos = b
+    parts.append(s[pos:])
+    return "".join(parts)
+
+
+def _homoglyphs(s: str, off: _Off, source: str) -> tuple[str, bool]:
+    """Fold Cyrillic/Greek look-alikes: inside words that also hold Latin letters or digits;
+    whole words made only of strong look-alikes when one of them is a rare letter (``ѕ``) or
+    when the text is mostly Latin. Returns the text and whether a later step could change
+    this decision (then the pipeline runs again)."""
+    if not _CONF_RE.search(s):
         return s, False
-    pending = [m.span() for m in _STRONG_WORD_RE.finditer(s)]
-    if not pending:
+    if _LATINISH_RE.search(s):
+        mixed = [
+            m.span()
+            for m in _LATINISH_WORD_RE.finditer(s)
+            if not m.group().isascii() and _CONF_RE.search(m.group())
+        ]
+        if mixed:
+            s = _fold_spans(s, mixed, source, off)
+    pending: list[tuple[int, int]] = []
+    rare: list[tuple[int, int]] = []
+    for m in _STRONG_WORD_RE.finditer(s):
+        (rare if _RARE.intersection(m.group()) else pending).append(m.span())
+    if rare:
+        s = _fold_spans(s, rare, source, off)
+    if not pending or not _LATIN_LETTER_RE.search(s):
         return s, False
     if len(_LATIN_LETTER_RE.findall(s)) <= len(_CG_LETTER_RE.findall(s)):
         return s, True
-    parts = []
-    pos = 0
-    for a, b in pending:
-        parts.append(s[pos:a])
-        parts.append(s[a:b].translate(_CONTEXT_TABLE))
-        pos = b
-    parts.append(s[pos:])
-    return "".join(parts), False
+    return _fold_spans(s, pending, source, off), False
 
 
 # --------------------------------------------------------------------------- steps 3-6
@@ -399,13 +443,21 @@ def _han_seps(s: str, off: _Off) -> tuple[str, _Off]:
     return _delete(s, off, ranges)
 
 
-_ELEM = r"(?:[^\W\d_]|[013457890@$])"
+# an element of a run: a letter, or a digit or symbol that leetspeak folds to a letter
+_ELEM = "(?:[^\\W\\d_]|[" + "".join(re.escape(c) for c in sorted(_LEET_ANY)) + "])"
+# A run starts and ends at a word boundary. A leet symbol that the leet step will turn into a
+# letter ("+" in "q+s") glues its neighbours into one word, so it is no boundary either:
+# otherwise folding it later could turn a rejected run into an accepted one.
+_GLUE = "".join(re.escape(c) for c in sorted(_LEET_INTERIOR))
+_WORD_CHARS = "a-z0-9" + "".join(re.escape(c) for c in sorted(_LEET_ANY) if not c.isalnum())
 _JOIN_RE = re.compile(
-    rf"(?<![\w@$]){_ELEM}"
+    rf"(?<![\w@$])(?<![{_WORD_CHARS}][{_GLUE}]){_ELEM}"
     rf"(?:(?: {_ELEM}){{2,}}|(?: ?([{_SEP_CHARS}])\1* ?{_ELEM})(?: ?\1+ ?{_ELEM})+)"
-    r"(?![\w@$])"
+    rf"(?![\w@$])(?![{_GLUE}][{_WORD_CHARS}])"
 )
 _SEP_RUN_RE = re.compile(rf"[ {_SEP_CHARS}]+")
+# one-letter words that start a space-separated run of four or more ("a n u d e") stay apart
+_ARTICLES = frozenset("ai")
 
 
 def _join_singles(s: str, off: _Off) -> tuple[str, _Off, bool]:
@@ -414,8 +466,12 @@ def _join_singles(s: str, off: _Off) -> tuple[str, _Off, bool]:
     ranges: list[tuple[int, int]] = []
     confusable = False
     for m in _JOIN_RE.finditer(s):
-        seps = [sm.span() for sm in _SEP_RUN_RE.finditer(s, m.start(), m.end())]
-        elems = _SEP_RUN_RE.sub("", m.group())
+        start = m.start()
+        if m.group(1) is None and s[start] in _ARTICLES and m.end() - start >= 7:
+            # "a n u d e woman": a leading one-letter word is most likely just that
+            start += 2
+        seps = [sm.span() for sm in _SEP_RUN_RE.finditer(s, start, m.end())]
+        elems = _SEP_RUN_RE.sub("", s[start : m.end()])
         letters = sum(1 for ch in elems if ch.isalpha())
         if 2 * letters <= len(elems):
             continue
@@ -442,7 +498,9 @@ def _collapse_repeats(s: str, off: _Off) -> tuple[str, _Off]:
 
 _LEET_KEYS = "".join(re.escape(c) for c in sorted({*_LEET_ANY, *_LEET_INTERIOR}))
 _LEET_HINT_RE = re.compile(rf"[a-z][{_LEET_KEYS}]|[{_LEET_KEYS}][a-z]")
-_TOKEN_RE = re.compile(rf"[a-z0-9{_LEET_KEYS}]+")
+# A token: letters, digits and the symbols folded anywhere ("@", "$"), glued together by single
+# symbols folded only between two such characters ("k!ll", "ki+ten"); "c++" is no token.
+_TOKEN_RE = re.compile(rf"[{_WORD_CHARS}]+(?:[{_GLUE}][{_WORD_CHARS}]+)*")
 _HAS_LETTER_RE = re.compile(r"[a-z]")
 _UNITS = (
     "st|nd|rd|th|k|d|p|x|s|g|h|m|v|w|am|pm|yo|yr|yrs|mo|wk|hr|hrs|min|sec|ms|px|fps|gb|mb|kb|tb"
@@ -451,28 +509,13 @@ _UNITS = (
 _LEET_SKIP_RE = re.compile(
     rf"^[0-9]{{2}}|[0-9]{{2}}$|^\$[0-9]|^[a-z]{{1,2}}[0-9]$|^[0-9](?:{_UNITS})$|^[0-9]+x[0-9]+$"
 )
-_NEIGHBOUR = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$")
+_LEET_TABLE = str.maketrans({**_LEET_ANY, **_LEET_INTERIOR})
 
 
 def _leet_token(tok: str) -> str | None:
     if tok in _LEET_KEEP or not _HAS_LETTER_RE.search(tok) or _LEET_SKIP_RE.search(tok):
         return None
-    chars = list(tok)
-    last = len(tok) - 1
-    for i, ch in enumerate(tok):
-        rep = _LEET_ANY.get(ch)
-        if rep is None:
-            rep = _LEET_INTERIOR.get(ch)
-            if (
-                rep is None
-                or i == 0
-                or i == last
-                or tok[i - 1] not in _NEIGHBOUR
-                or tok[i + 1] not in _NEIGHBOUR
-            ):
-                continue
-        chars[i] = rep
-    out = "".join(chars)
+    out = tok.translate(_LEET_TABLE)
     return None if out == tok else out
 
 
@@ -506,7 +549,7 @@ def _pipeline(text: str) -> tuple[str, _Off, bool]:
     s, off = _fold_chars(text)
     recheck = False
     if not s.isascii():
-        s, recheck = _homoglyphs(s)
+        s, recheck = _homoglyphs(s, off, text)
     s, off = _collapse_ws(s, off)
     if not s.isascii():
         s, off = _han_seps(s, off)
