@@ -413,11 +413,23 @@ def policy_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
 @policy.command("diff")
 @click.argument("left")
 @click.argument("right")
+@click.option(
+    "--file",
+    "-f",
+    "file_",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also check these prompts (JSONL or one per line) and list those decided differently.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def policy_diff(ctx: click.Context, left: str, right: str, as_json: bool) -> None:
-    """Categories that two packs decide differently."""
+def policy_diff(
+    ctx: click.Context, left: str, right: str, file_: Path | None, as_json: bool
+) -> None:
+    """Categories (and, with --file, prompts) that two packs decide differently."""
     lp, rp = _resolve_policy(ctx, left), _resolve_policy(ctx, right)
+    if file_ is not None:
+        _diff_prompts(lp, rp, file_, as_json)
+        return
     diffs = diff_packs(lp.pack, rp.pack)
     if as_json:
         click.echo(
@@ -449,6 +461,41 @@ def policy_diff(ctx: click.Context, left: str, right: str, as_json: bool) -> Non
     click.echo(f"{'category':<28} {lp.ref:<44} {rp.ref}")
     for d in diffs:
         click.echo(f"{d.category:<28} {d.left.describe():<44} {d.right.describe()}")
+
+
+def _diff_prompts(lp: ResolvedPack, rp: ResolvedPack, path: Path, as_json: bool) -> None:
+    limits = Limits.from_env()
+    left, right = Moderator(lp, limits=limits), Moderator(rp, limits=limits)
+    try:
+        items = list(_items_from_file(path))
+    except InputError as exc:
+        _fail(str(exc))
+    n_diff = 0
+    for label, text in items:
+        try:
+            lv, rv = left.check(text), right.check(text)
+        except InputError as exc:
+            click.echo(f"error: {label}: {exc}", err=True)
+            continue
+        if lv.action is rv.action:
+            continue
+        n_diff += 1
+        if as_json:
+            click.echo(
+                _dump(
+                    {
+                        "item": label,
+                        "text": text,
+                        lp.ref: lv.model_dump(mode="json"),
+                        rp.ref: rv.model_dump(mode="json"),
+                    }
+                )
+            )
+        else:
+            click.echo(f"{label}: {lp.ref} {lv.summary()} | {rp.ref} {rv.summary()}")
+            click.echo(f"    {text[:120]!r}")
+    if not as_json:
+        click.echo(f"{n_diff} of {len(items)} prompts decided differently")
 
 
 # -- detectors, taxonomy ---------------------------------------------------------------------

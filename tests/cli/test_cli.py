@@ -198,3 +198,30 @@ def test_eval_names_bad_line(tmp_path: Path) -> None:
     result = run("eval", str(data))
     assert result.returncode == 2
     assert f"{data}:2:" in result.stderr
+
+
+def test_policy_diff_lists_categories_and_prompts(tmp_path: Path) -> None:
+    result = run("policy", "diff", "krea-2", "gpt-image2-design")
+    assert result.returncode == 0, result.stderr
+    assert "sexual/suggestive" in result.stdout
+    prompts = tmp_path / "p.txt"
+    prompts.write_text(
+        "a nude figure study in charcoal\na watercolor of a lighthouse\n", encoding="utf-8"
+    )
+    result = run("policy", "diff", "krea-2", "gpt-image2-design", "--file", str(prompts))
+    assert result.returncode == 0, result.stderr
+    assert f"{prompts}:1:" in result.stdout
+    assert f"{prompts}:2:" not in result.stdout
+    assert "1 of 2 prompts decided differently" in result.stdout
+
+
+def test_human_verdict_cites_clause_and_evidence() -> None:
+    result = run("check", "a n.u.d.e figure study in charcoal", "--policy", "gpt-image2-design")
+    assert result.returncode == 4
+    assert result.stdout.startswith("BLOCK  gpt-image2-design@1.0.0")
+    assert "§2.nsfw" in result.stdout
+    assert "evidence [2:9] 'n.u.d.e'" in result.stdout
+    review = run("check", "a n.u.d.e figure study in charcoal", "--policy", "stability-ai")
+    assert review.returncode == 3
+    allow = run("check", "a n.u.d.e figure study in charcoal", "--policy", "krea-2")
+    assert allow.returncode == 0

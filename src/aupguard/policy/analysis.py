@@ -39,10 +39,16 @@ class CategoryRule:
         if self.action is Action.ALLOW:
             return "allowed (no clause)"
         parts = []
-        if self.review is not None and (self.block is None or self.review < self.block):
+        review_below_block = self.block is None or (
+            self.review is not None and self.review < self.block
+        )
+        if self.review is not None and review_below_block and self.action is not Action.REVIEW:
             parts.append(f"review ≥ {self.review:g}")
-        if self.block is not None:
-            parts.append(f"{self.action.value} ≥ {self.block:g}")
+        start = (
+            self.review if self.action is Action.REVIEW and self.review is not None else self.block
+        )
+        if start is not None:
+            parts.append(f"{self.action.value} ≥ {start:g}")
         return f"{', '.join(parts)} (§{', §'.join(self.clause_ids)})"
 
 
