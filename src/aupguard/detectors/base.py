@@ -7,6 +7,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aupguard.embeddings.base import Vectors
 from aupguard.policy.models import Modality
 from aupguard.text.normalize import NormalizedText, normalize
 
@@ -53,6 +54,15 @@ class ScanItem:
     @cached_property
     def normalized(self) -> NormalizedText:
         return normalize(self.text)
+
+    @cached_property
+    def embedding(self) -> Vectors:
+        """The sentence embedding of the normalised text, shared by every detector that needs
+        one (computed once per item; the embedder also caches repeated texts)."""
+        from aupguard.embeddings import get_embedder
+
+        vector: Vectors = get_embedder().embed([self.normalized.text])[0]
+        return vector
 
 
 @runtime_checkable

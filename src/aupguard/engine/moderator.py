@@ -20,6 +20,7 @@ from aupguard.errors import InputError
 from aupguard.policy.models import Modality
 from aupguard.policy.registry import ResolvedPack
 from aupguard.text.lang import detect_language
+from aupguard.text.normalize import normalize
 
 DEFAULT_MAX_TEXT_CHARS = 20_000
 
@@ -93,6 +94,20 @@ class Moderator:
             elapsed = (time.perf_counter() - started) * 1000
             results.append(result.model_copy(update={"elapsed_ms": round(elapsed, 3)}))
         return results
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Embed many texts in one batch ahead of ``check`` (fills the embedder's cache), for
+        throughput when checking a file or a request with many inputs."""
+        if any(getattr(d, "uses_embeddings", False) for d in self.detectors):
+            from aupguard.embeddings import get_embedder
+
+            get_embedder().embed([normalize(t).text for t in texts if t.strip()])
+
+    def check_many(
+        self, texts: Sequence[str], modality: Modality = Modality.PROMPT
+    ) -> list[Verdict]:
+        self.prepare([t for t in texts if len(t) <= self.limits.max_text_chars])
+        return [self.check(t, modality) for t in texts]
 
     def check(self, text: str, modality: Modality = Modality.PROMPT) -> Verdict:
         validate_text(text, self.limits)
