@@ -221,6 +221,8 @@ def check(
         _fail(str(exc))
 
     actions: list[Action] = []
+    if len(items) > 1:
+        moderator.prepare([t for _, t in items if len(t) <= moderator.limits.max_text_chars])
     for label, item_text in items:
         try:
             verdict = moderator.check(item_text, Modality(modality))

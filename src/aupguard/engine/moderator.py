@@ -101,7 +101,10 @@ class Moderator:
         if any(getattr(d, "uses_embeddings", False) for d in self.detectors):
             from aupguard.embeddings import get_embedder
 
-            get_embedder().embed([normalize(t).text for t in texts if t.strip()])
+            try:
+                get_embedder().embed([normalize(t).text for t in texts if t.strip()])
+            except Exception:  # noqa: S110 - only a cache warm-up: the same failure recurs
+                pass  # inside the detector at check time, where it is recorded (fail closed)
 
     def check_many(
         self, texts: Sequence[str], modality: Modality = Modality.PROMPT
