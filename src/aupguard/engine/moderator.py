@@ -6,6 +6,7 @@ then decides (closed by default), so a broken detector never silently allows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -101,10 +102,10 @@ class Moderator:
         if any(getattr(d, "uses_embeddings", False) for d in self.detectors):
             from aupguard.embeddings import get_embedder
 
-            try:
+            # only a cache warm-up: a failure here recurs inside the detector at check time,
+            # where it is recorded and the pack's failure mode applies (fail closed)
+            with contextlib.suppress(Exception):
                 get_embedder().embed([normalize(t).text for t in texts if t.strip()])
-            except Exception:  # noqa: S110 - only a cache warm-up: the same failure recurs
-                pass  # inside the detector at check time, where it is recorded (fail closed)
 
     def check_many(
         self, texts: Sequence[str], modality: Modality = Modality.PROMPT
