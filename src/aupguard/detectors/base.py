@@ -27,6 +27,19 @@ class Evidence(BaseModel):
     detail: str | None = None
 
 
+class DerivedText(BaseModel):
+    """Text a detector recovered from the item (a decoded base64/hex/ROT13 payload, reversed
+    text, Unicode tag characters). The moderator runs the other detectors on it too, so a
+    wrapped request is judged on its content as well as flagged as evasion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    encoding: str
+    start: int = Field(ge=0)  # the encoded span in the original text
+    end: int = Field(ge=0)
+
+
 class DetectorResult(BaseModel):
     """What one detector said about one item. ``scores`` maps taxonomy categories to [0, 1]."""
 
@@ -39,6 +52,7 @@ class DetectorResult(BaseModel):
     explanation: str = ""
     error: str | None = None
     elapsed_ms: float = 0.0
+    derived: tuple[DerivedText, ...] = ()
 
 
 class ScanItem:
