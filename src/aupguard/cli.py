@@ -165,6 +165,7 @@ def _format_verdict(v: Verdict, text: str, label: str | None = None) -> str:
         lines.append(
             f"  evidence {where} {snippet!r} -> {ev.category} {ev.score:.2f}"
             + (f" ({ev.rule})" if ev.rule else "")
+            + (f": {ev.detail}" if ev.detail and ev.start is None else "")
         )
     for err in v.errors:
         lines.append(f"  detector error: {err} (failing closed)")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aupguard.detectors.base import DetectorResult, Evidence
+from aupguard.engine.examples import ExampleScore, example_category
 from aupguard.engine.verdict import ClauseHit, CombinationApplied, DetectorRun, Verdict
 from aupguard.policy.models import Action, Clause, FailureMode, Modality, PolicyPack, Surface
 from aupguard.policy.taxonomy import Taxonomy, load_taxonomy
@@ -49,7 +50,7 @@ def apply_combinations(
     return out, applied
 
 
-def _clause_applies(clause: Clause, modality: Modality) -> bool:
+def clause_applies(clause: Clause, modality: Modality) -> bool:
     if clause.modalities:
         return modality in clause.modalities
     # no modalities listed: content-like surfaces apply to all content, behaviour to events
@@ -69,6 +70,30 @@ def _action_for(
     return None
 
 
+def _example_hit(pack: PolicyPack, clause: Clause, example: ExampleScore) -> ClauseHit | None:
+    """A clause firing on its example score: same bands as a category score, filed under
+    ``example_category`` (the clause's first category, else ``clause:<id>``)."""
+    t = pack.example_thresholds_for(clause)
+    action = _action_for(clause, example.score, t.review, t.block)
+    if action is None:
+        return None
+    return ClauseHit(
+        pack_id=pack.id,
+        pack_version=pack.version,
+        clause_id=clause.id,
+        title=clause.title,
+        quote=clause.quote,
+        surface=clause.surface,
+        category=example_category(clause),
+        score=round(example.score, 4),
+        review_threshold=t.review,
+        block_threshold=t.block,
+        action=action,
+        ladder_weight=clause.ladder_weight,
+        disclosure=None if action is Action.BLOCK else clause.disclosure,
+    )
+
+
 def decide(
     pack: PolicyPack,
     results: Sequence[DetectorResult],
@@ -76,14 +101,33 @@ def decide(
     *,
     lang: str | None = None,
     taxonomy: Taxonomy | None = None,
+    example_scores: Mapping[str, ExampleScore] | None = None,
 ) -> Verdict:
+    """``example_scores`` (clause id -> score, from ``ExampleMatcher``) decide clauses with
+    examples against their example thresholds; a clause without a score there does not fire on
+    its examples (the moderator records an error, so the failure mode applies, when it could
+    not compute them)."""
     taxonomy = taxonomy or load_taxonomy()
     scores, combinations = apply_combinations(merge_scores(results), taxonomy)
 
     hits: list[ClauseHit] = []
+    example_evidence: list[Evidence] = []
     for clause in pack.clauses:
-        if not _clause_applies(clause, modality):
+        if not clause_applies(clause, modality):
             continue
+        example = (example_scores or {}).get(clause.id) if clause.examples else None
+        if example is not None:
+            hit = _example_hit(pack, clause, example)
+            if hit is not None:
+                hits.append(hit)
+                example_evidence.append(
+                    Evidence(
+                        category=hit.category,
+                        score=hit.score,
+                        rule=f"examples:{clause.id}",
+                        detail=example.describe(),
+                    )
+                )
         for cat in clause.categories:
             score = scores.get(cat)
             if score is None:
@@ -120,7 +164,7 @@ def decide(
         actions.append(_FAILURE_ACTION[mode])
 
     hits.sort(key=lambda h: (-h.action.severity, -h.score, h.clause_id, h.category))
-    evidence: list[Evidence] = [e for r in results for e in r.evidence]
+    evidence: list[Evidence] = [e for r in results for e in r.evidence] + example_evidence
     evidence.sort(key=lambda e: (e.start if e.start is not None else -1, -e.score, e.category))
     disclosures = tuple(dict.fromkeys(h.disclosure for h in hits if h.disclosure))
     return Verdict(

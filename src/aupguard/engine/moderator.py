@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from aupguard.detectors.base import Detector, DetectorResult, ScanItem
 from aupguard.detectors.registry import DetectorRegistry
 from aupguard.detectors.registry import default_registry as default_detectors
-from aupguard.engine.decide import decide
+from aupguard.engine.decide import clause_applies, decide
+from aupguard.engine.examples import ExampleMatcher, ExampleScore
 from aupguard.engine.verdict import Verdict
 from aupguard.errors import InputError
 from aupguard.policy.models import Modality
@@ -77,6 +78,8 @@ class Moderator:
             else (registry or default_detectors()).create_all()
         )
         self.limits = limits or Limits()
+        # few-shot clauses; their examples are embedded in one batch on first use
+        self.examples = ExampleMatcher(pack.pack)
 
     def scan(self, item: ScanItem) -> list[DetectorResult]:
         results = []
@@ -99,7 +102,7 @@ class Moderator:
     def prepare(self, texts: Sequence[str]) -> None:
         """Embed many texts in one batch ahead of ``check`` (fills the embedder's cache), for
         throughput when checking a file or a request with many inputs."""
-        if any(getattr(d, "uses_embeddings", False) for d in self.detectors):
+        if self.examples or any(getattr(d, "uses_embeddings", False) for d in self.detectors):
             from aupguard.embeddings import get_embedder
 
             # only a cache warm-up: a failure here recurs inside the detector at check time,
@@ -118,4 +121,28 @@ class Moderator:
         item = ScanItem(text, modality)
         lang = detect_language(item.normalized.text)
         item.lang = lang
-        return decide(self.pack.pack, self.scan(item), modality, lang=lang)
+        results = self.scan(item)
+        example_scores = None
+        if any(clause_applies(c, modality) for c in self.examples.clauses):
+            example_scores, result = self.score_examples(item)
+            results.append(result)
+        return decide(self.pack.pack, results, modality, lang=lang, example_scores=example_scores)
+
+    def score_examples(self, item: ScanItem) -> tuple[dict[str, ExampleScore], DetectorResult]:
+        """The item against the pack's few-shot clauses, reusing ``item.embedding``. A failure
+        (no embedder) comes back as an errored result, so the pack's failure mode applies."""
+        started = time.perf_counter()
+        scores: dict[str, ExampleScore] = {}
+        error = None
+        try:
+            scores = self.examples.score(item.embedding)
+        except Exception as exc:  # fail closed, like a detector
+            error = f"{type(exc).__name__}: {exc}"
+        elapsed = (time.perf_counter() - started) * 1000
+        result = DetectorResult(
+            detector="examples",
+            version=self.examples.version,
+            error=error,
+            elapsed_ms=round(elapsed, 3),
+        )
+        return scores, result

@@ -10,7 +10,7 @@ from aupguard.policy.taxonomy import load_taxonomy
 
 
 class Enforcement(StrEnum):
-    ENFORCED = "enforced"  # every category has a detector
+    ENFORCED = "enforced"  # every category has a detector (or the clause's own examples do)
     PARTIAL = "partial"  # some categories have a detector
     NOT_YET = "not yet"  # none do (e.g. behaviour clauses before the abuse detectors exist)
     RECORDED = "recorded"  # no categories: an obligation recorded for later layers
@@ -18,6 +18,9 @@ class Enforcement(StrEnum):
 
 def clause_enforcement(clause: Clause, covered: set[str]) -> Enforcement:
     cats = set(clause.categories)
+    if clause.examples is not None:
+        # the few-shot matcher enforces the clause from its examples in any case
+        return Enforcement.ENFORCED
     if not cats:
         return Enforcement.RECORDED
     have = cats & covered

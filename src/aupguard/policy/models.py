@@ -100,12 +100,31 @@ class Thresholds(BaseModel):
 
 
 class Examples(BaseModel):
-    """Few-shot examples for a clause: paraphrases of what it forbids, and look-alikes it allows."""
+    """Few-shot examples for a clause: paraphrases of what it forbids, and look-alikes it allows.
+    The engine enforces them by nearest neighbour in the embedding space (``engine/examples.py``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     violating: tuple[str, ...] = ()
     allowed: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _usable(self) -> Examples:
+        if not self.violating:
+            raise ValueError("examples need at least one violating example")
+        for text in (*self.violating, *self.allowed):
+            if not text.strip():
+                raise ValueError("an example is empty")
+        both = set(self.violating) & set(self.allowed)
+        if both:
+            raise ValueError(f"an example is both violating and allowed: {sorted(both)[0]!r}")
+        return self
+
+
+# Example scores at or above ``review`` go to review, at or above ``block`` take the clause's
+# action, unless the clause sets ``example_thresholds`` (calibration: engine/examples.py).
+DEFAULT_EXAMPLE_THRESHOLDS = Thresholds(review=0.5, block=0.75)
 
 
 def _check_category(value: str) -> str:
@@ -128,6 +147,8 @@ class Clause(BaseModel):
     action: Action
     ladder_weight: Annotated[int, Field(ge=0, le=100)] = 1
     examples: Examples | None = None
+    # thresholds for the example score (default DEFAULT_EXAMPLE_THRESHOLDS)
+    example_thresholds: Thresholds | None = None
     disclosure: str | None = None
     notes: str | None = None
 
@@ -150,6 +171,8 @@ class Clause(BaseModel):
                 )
         if self.surface is Surface.CONTENT and not self.categories and not self.examples:
             raise ValueError("a content clause needs categories or examples to enforce it")
+        if self.example_thresholds is not None and self.examples is None:
+            raise ValueError("example_thresholds without examples to score")
         return self
 
 
@@ -162,7 +185,8 @@ class ClauseOverride(BaseModel):
     action: Action | None = None
     ladder_weight: Annotated[int, Field(ge=0, le=100)] | None = None
     modalities: tuple[Modality, ...] | None = None
-    examples: Examples | None = None
+    examples: Examples | None = None  # replaces the inherited examples as a whole
+    example_thresholds: Thresholds | None = None
     disclosure: str | None = None
 
 
@@ -279,4 +303,15 @@ class PolicyPack(BaseModel):
         review = own.review if own.review is not None else base.review
         if review is not None and block is not None and review > block:
             review = block  # an own block threshold below the default review one wins
+        return Thresholds(review=review, block=block)
+
+    def example_thresholds_for(self, clause: Clause) -> Thresholds:
+        """The clause's thresholds for its example score, filled from
+        DEFAULT_EXAMPLE_THRESHOLDS."""
+        own = clause.example_thresholds or Thresholds()
+        base = DEFAULT_EXAMPLE_THRESHOLDS
+        block = own.block if own.block is not None else base.block
+        review = own.review if own.review is not None else base.review
+        if review is not None and block is not None and review > block:
+            review = block
         return Thresholds(review=review, block=block)

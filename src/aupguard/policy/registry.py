@@ -192,6 +192,11 @@ def _merge(parent: PolicyPack, loaded: LoadedPack) -> PolicyPack:
                 for cat, fields in changes["thresholds"].items():
                     merged[cat] = {**merged.get(cat, {}), **fields}
                 changes["thresholds"] = merged
+            if "example_thresholds" in changes and base.get("example_thresholds"):
+                changes["example_thresholds"] = {
+                    **base["example_thresholds"],
+                    **changes["example_thresholds"],
+                }
             try:
                 clause = Clause.model_validate({**base, **changes})
             except ValidationError as exc:
