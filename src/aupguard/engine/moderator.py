@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aupguard.detectors.base import Detector, DetectorResult, ScanItem
+from aupguard.detectors.base import DerivedText, Detector, DetectorResult, ScanItem
 from aupguard.detectors.registry import DetectorRegistry
 from aupguard.detectors.registry import default_registry as default_detectors
 from aupguard.engine.decide import clause_applies, decide
@@ -99,6 +99,36 @@ class Moderator:
             results.append(result.model_copy(update={"elapsed_ms": round(elapsed, 3)}))
         return results
 
+    def scan_with_derived(self, item: ScanItem) -> list[DetectorResult]:
+        """Scan the item, then every text a detector recovered from it (decoded payloads), so
+        a wrapped request is judged on its content too. Results on recovered text point their
+        evidence at the encoded span of the original text. Bounded in count and depth."""
+        results = self.scan(item)
+        queue = [(d, 1) for r in results for d in r.derived]
+        seen: set[str] = set()
+        while queue and len(seen) < MAX_DERIVED_TEXTS:
+            derived, depth = queue.pop(0)
+            text = derived.text
+            if not text.strip() or text in seen or len(text) > self.limits.max_text_chars:
+                continue
+            seen.add(text)
+            for result in self.scan(ScanItem(text, item.modality)):
+                results.append(_relocate(result, derived, item.text))
+                if depth < MAX_DERIVED_DEPTH:
+                    queue.extend(
+                        (
+                            DerivedText(
+                                text=inner.text,
+                                encoding=f"{derived.encoding}>{inner.encoding}",
+                                start=derived.start,
+                                end=derived.end,
+                            ),
+                            depth + 1,
+                        )
+                        for inner in result.derived
+                    )
+        return results
+
     def prepare(self, texts: Sequence[str]) -> None:
         """Embed many texts in one batch ahead of ``check`` (fills the embedder's cache), for
         throughput when checking a file or a request with many inputs."""
@@ -121,7 +151,7 @@ class Moderator:
         item = ScanItem(text, modality)
         lang = detect_language(item.normalized.text)
         item.lang = lang
-        results = self.scan(item)
+        results = self.scan_with_derived(item)
         example_scores = None
         if any(clause_applies(c, modality) for c in self.examples.clauses):
             example_scores, result = self.score_examples(item)
@@ -146,3 +176,31 @@ class Moderator:
             elapsed_ms=round(elapsed, 3),
         )
         return scores, result
+
+
+MAX_DERIVED_TEXTS = 8
+MAX_DERIVED_DEPTH = 2
+
+
+def _relocate(result: DetectorResult, derived: DerivedText, original: str) -> DetectorResult:
+    """A result on recovered text, re-labelled and with evidence on the encoded span."""
+    span = original[derived.start : derived.end]
+    evidence = tuple(
+        e.model_copy(
+            update={
+                "start": derived.start,
+                "end": derived.end,
+                "text": span,
+                "detail": f"in decoded {derived.encoding} text: {e.text!r}"
+                + (f"; {e.detail}" if e.detail else ""),
+            }
+        )
+        for e in result.evidence
+    )
+    return result.model_copy(
+        update={
+            "detector": f"{result.detector}[{derived.encoding}]",
+            "evidence": evidence,
+            "derived": (),
+        }
+    )
