@@ -62,8 +62,9 @@ class DetectorRegistry:
 def _builtin_detectors() -> list[type[Detector]]:
     # One line per built-in detector: adding a detector is its module plus a line here.
     from aupguard.detectors.lexicon import LexiconDetector
+    from aupguard.detectors.personal_data import PersonalDataDetector
 
-    return [LexiconDetector]
+    return [LexiconDetector, PersonalDataDetector]
 
 
 def default_registry() -> DetectorRegistry:
