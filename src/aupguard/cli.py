@@ -466,6 +466,42 @@ def policy_diff(
         click.echo(f"{d.category:<28} {d.left.describe():<44} {d.right.describe()}")
 
 
+@policy.command("tune")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--policy", "-p", default=DEFAULT_POLICY, show_default=True)
+@click.option(
+    "--target-fpr",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=0.01,
+    show_default=True,
+    help="False-positive rate to reach on the benign records.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the proposal as a pack that extends --policy.",
+)
+@click.pass_context
+def policy_tune(
+    ctx: click.Context, file: Path, policy: str, target_fpr: float, out: Path | None
+) -> None:
+    """Propose per-category thresholds for a target false-positive rate on a labelled dev
+    FILE (JSONL as for `aupguard eval`); --out writes them as an extending pack."""
+    from aupguard.evaluation import read_records
+    from aupguard.thresholds import format_proposals, proposal_as_override_yaml, propose_thresholds
+
+    pack = _resolve_policy(ctx, policy)
+    moderator = Moderator(pack, limits=Limits.from_env())
+    try:
+        proposals = propose_thresholds(moderator, read_records(file), target_fpr=target_fpr)
+    except InputError as exc:
+        _fail(str(exc))
+    click.echo(format_proposals(proposals))
+    if out is not None:
+        out.write_text(proposal_as_override_yaml(proposals, pack.id), encoding="utf-8")
+        click.echo(f"wrote {out} (load it with --pack-path or AUPGUARD_PACK_PATH)")
+
+
 def _diff_prompts(lp: ResolvedPack, rp: ResolvedPack, path: Path, as_json: bool) -> None:
     limits = Limits.from_env()
     left, right = Moderator(lp, limits=limits), Moderator(rp, limits=limits)
