@@ -61,10 +61,11 @@ class DetectorRegistry:
 
 def _builtin_detectors() -> list[type[Detector]]:
     # One line per built-in detector: adding a detector is its module plus a line here.
+    from aupguard.detectors.circumvention import CircumventionDetector
     from aupguard.detectors.lexicon import LexiconDetector
     from aupguard.detectors.personal_data import PersonalDataDetector
 
-    return [LexiconDetector, PersonalDataDetector]
+    return [LexiconDetector, PersonalDataDetector, CircumventionDetector]
 
 
 def default_registry() -> DetectorRegistry:
