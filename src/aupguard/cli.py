@@ -136,6 +136,10 @@ def _items_from_file(path: Path) -> Iterator[tuple[str, str]]:
             yield label, line
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _format_verdict(v: Verdict, text: str, label: str | None = None) -> str:
     lines = [
         f"{v.action.value.upper()}  {v.pack_id}@{v.pack_version}"
@@ -165,7 +169,7 @@ def _format_verdict(v: Verdict, text: str, label: str | None = None) -> str:
         lines.append(
             f"  evidence {where} {snippet!r} -> {ev.category} {ev.score:.2f}"
             + (f" ({ev.rule})" if ev.rule else "")
-            + (f": {ev.detail}" if ev.detail and ev.start is None else "")
+            + (f": {_clip(ev.detail, 110)}" if ev.detail else "")
         )
     for err in v.errors:
         lines.append(f"  detector error: {err} (failing closed)")
