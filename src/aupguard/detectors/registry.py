@@ -62,10 +62,18 @@ class DetectorRegistry:
 def _builtin_detectors() -> list[type[Detector]]:
     # One line per built-in detector: adding a detector is its module plus a line here.
     from aupguard.detectors.circumvention import CircumventionDetector
+    from aupguard.detectors.intellectual_property import IntellectualPropertyDetector
     from aupguard.detectors.lexicon import LexiconDetector
     from aupguard.detectors.personal_data import PersonalDataDetector
+    from aupguard.detectors.real_people import RealPeopleDetector
 
-    return [LexiconDetector, PersonalDataDetector, CircumventionDetector]
+    return [
+        LexiconDetector,
+        PersonalDataDetector,
+        CircumventionDetector,
+        RealPeopleDetector,
+        IntellectualPropertyDetector,
+    ]
 
 
 def default_registry() -> DetectorRegistry:
