@@ -199,6 +199,12 @@ def _format_verdict(v: Verdict, text: str, label: str | None = None) -> str:
     show_default=True,
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the full verdict as JSON.")
+@click.option(
+    "--image",
+    "image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check an image file (PNG, JPEG, WebP, GIF); TEXT, if given, is its prompt.",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -207,11 +213,16 @@ def check(
     file_: Path | None,
     modality: str,
     as_json: bool,
+    image: Path | None,
 ) -> None:
-    """Check TEXT (or '-' for stdin, or --file) against a policy pack.
+    """Check TEXT (or '-' for stdin, or --file, or --image) against a policy pack.
 
     Exit code: 0 allow, 3 review, 4 block, 2 usage error.
     """
+    if image is not None:
+        from aupguard.images.cli import check_image_command
+
+        check_image_command(_resolve_policy(ctx, policy), image, modality, text, as_json, file_)
     if (text is None) == (file_ is None):
         _fail("give exactly one of TEXT, '-' (stdin) or --file")
     pack = _resolve_policy(ctx, policy)
@@ -247,6 +258,40 @@ def check(
         else:
             click.echo(_format_verdict(verdict, item_text, label if len(items) > 1 else None))
     sys.exit(_exit_code(actions))
+
+
+@main.command("usecase")
+@click.argument("declaration")
+@click.option(
+    "--policy",
+    "-p",
+    default=DEFAULT_POLICY,
+    show_default=True,
+    help="Pack id, id@version, or a pack YAML file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the full verdict as JSON.")
+@click.pass_context
+def usecase(ctx: click.Context, declaration: str, policy: str, as_json: bool) -> None:
+    """Check a declared use case (what a customer builds, '-' for stdin) against the pack's
+    use-case clauses: block = prohibited, review = a person decides before onboarding.
+
+    Exit code: 0 allow, 3 review, 4 block, 2 usage error.
+    """
+    from aupguard.engine.use_case import check_declared_use_case
+
+    pack = _resolve_policy(ctx, policy)
+    try:
+        text = _read_stdin() if declaration == "-" else declaration
+        verdict = check_declared_use_case(Moderator(pack, limits=Limits.from_env()), text)
+    except InputError as exc:
+        _fail(str(exc))
+    if as_json:
+        out = verdict.model_dump(mode="json")
+        out["flagged"] = verdict.flagged
+        click.echo(_dump(out))
+    else:
+        click.echo(_format_verdict(verdict, text))
+    sys.exit(_exit_code([verdict.action]))
 
 
 # -- eval ------------------------------------------------------------------------------------
@@ -570,5 +615,311 @@ def taxonomy_cmd(as_json: bool) -> None:
         )
 
 
+@main.command("train")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of training JSONL files (shared/data/train).",
+)
+@click.option(
+    "--examples",
+    "examples_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of our own labelled examples (crosslingual.jsonl is never trained on).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the artifacts (src/aupguard/models/text_classifier).",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quick", is_flag=True, help="A small, fast smoke-test run (not for shipping).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="JSONL file or directory whose texts must not be trained on (repeatable; "
+    "default: the 'dev' directory next to --data).",
+)
+@click.option(
+    "--embedding-cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An .npz that keeps embeddings between runs (speeds up re-training).",
+)
+def train_cmd(
+    data_dir: Path,
+    examples_dir: Path | None,
+    out_dir: Path,
+    seed: int,
+    quick: bool,
+    exclude: tuple[Path, ...],
+    embedding_cache: Path | None,
+) -> None:
+    """Train the text classifier (needs the 'train' extra) and write its artifacts."""
+    import shlex
+
+    try:
+        from aupguard.training.train import TrainConfig, TrainingError, train
+    except ImportError as exc:
+        _fail(f"{exc}; install the extra: pip install 'aupguard[train]'", EXIT_INVALID)
+    if not exclude and (data_dir.parent / "dev").is_dir():
+        exclude = (data_dir.parent / "dev",)
+    settings: dict[str, Any] = {
+        "data_dir": data_dir,
+        "examples_dir": examples_dir,
+        "out_dir": out_dir,
+        "exclude": exclude,
+        "seed": seed,
+        "command": shlex.join(
+            ["aupguard", "train", "--data", str(data_dir)]
+            + (["--examples", str(examples_dir)] if examples_dir else [])
+            + ["--out", str(out_dir), "--seed", str(seed)]
+            + (["--quick"] if quick else [])
+            + [arg for path in exclude for arg in ("--exclude", str(path))]
+        ),
+        "embedding_cache": embedding_cache,
+    }
+    config = TrainConfig.quick_config(**settings) if quick else TrainConfig(**settings)
+    try:
+        result = train(config, log=lambda line: click.echo(line, err=True))
+    except (TrainingError, ValueError, ImportError) as exc:
+        _fail(str(exc), EXIT_INVALID)
+    validation = result.manifest["validation"]
+    click.echo(
+        _dump(
+            {
+                "out": str(result.out_dir),
+                "seconds": result.seconds,
+                "validation": {
+                    "flagged_any_category_at_0.5": validation["flagged_any_category_at_0.5"],
+                    "mean_average_precision": validation["mean_average_precision"],
+                },
+            }
+        )
+    )
+
+
+@main.group()
+def provenance() -> None:
+    """Watermark, C2PA-sign and verify output images (needs the 'provenance' extra)."""
+
+
+def _provenance_settings() -> Any:
+    try:
+        from aupguard.provenance.settings import ProvenanceSettings
+    except ImportError as exc:
+        _fail(f"{exc}; install the extra: pip install 'aupguard[provenance]'", EXIT_INVALID)
+    try:
+        return ProvenanceSettings.from_env()
+    except InputError as exc:
+        _fail(str(exc))
+
+
+def _read_image(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+
+
+def _write_output(image: Path, out: Path | None, data: bytes) -> Path:
+    target = out or image.with_name(f"{image.stem}.signed{image.suffix}")
+    target.write_bytes(data)
+    return target
+
+
+@provenance.command("sign")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the marked image (default: IMAGE.signed.EXT).",
+)
+@click.option("--policy", "-p", default=DEFAULT_POLICY, show_default=True)
+@click.option("--generation-id", default=None, help="Id of the generation (default: random).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def provenance_sign(
+    ctx: click.Context,
+    image: Path,
+    out: Path | None,
+    policy: str,
+    generation_id: str | None,
+    as_json: bool,
+) -> None:
+    """Apply the pack's output obligations to IMAGE: watermark, AI-disclosure XMP, C2PA."""
+    import uuid
+
+    from aupguard.engine.decide import decide
+    from aupguard.provenance import ProvenanceError, apply_output_obligations
+
+    settings = _provenance_settings()
+    pack = _resolve_policy(ctx, policy).pack
+    verdict = decide(pack, [], Modality.OUTPUT_IMAGE)
+    gen = generation_id or f"gen_{uuid.uuid4().hex[:16]}"
+    try:
+        result = apply_output_obligations(
+            _read_image(image), generation_id=gen, pack=pack, verdict=verdict, settings=settings
+        )
+    except (ProvenanceError, InputError) as exc:
+        _fail(f"{image}: {exc}")
+    assert result.image is not None
+    target = _write_output(image, out, result.image)
+    if as_json:
+        click.echo(_dump({"out": str(target), **result.model_dump(mode="json", exclude={"image"})}))
+        return
+    click.echo(
+        f"wrote {target}  ({', '.join(k.value for k in result.obligations) or 'no obligations'})"
+    )
+    if result.watermark:
+        click.echo(f"  watermark: operator {result.watermark.operator_id}, generation {gen}")
+    if result.manifest:
+        click.echo(f"  C2PA manifest: {result.manifest.validation_state}, {result.manifest.label}")
+    for d in result.disclosures:
+        click.echo(f"  disclosure: {d}")
+    if result.review_required:
+        click.echo(f"  release only after human review: {', '.join(result.review_reasons)}")
+
+
+@provenance.command("verify")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--generation-id", default=None, help="Also check the mark names this generation.")
+@click.option("--json", "as_json", is_flag=True)
+def provenance_verify(image: Path, generation_id: str | None, as_json: bool) -> None:
+    """Did IMAGE come from our service? Watermark, C2PA validity and claims, stripped metadata.
+    Exit 0 when it is ours and intact, 3 when ours but stripped or tampered, 4 when not ours."""
+    from aupguard.provenance import ProvenanceError, verify_image
+
+    settings = _provenance_settings()
+    try:
+        report = verify_image(_read_image(image), settings, generation_id=generation_id)
+    except (ProvenanceError, InputError) as exc:
+        _fail(f"{image}: {exc}")
+    if as_json:
+        click.echo(_dump(report.model_dump(mode="json")))
+    else:
+        verdict = "ours" if report.from_our_service else "not from this service"
+        click.echo(f"{image}: {verdict}")
+        for line in report.findings:
+            click.echo(f"  {line}")
+    if not report.from_our_service:
+        ctx_exit = EXIT_BLOCK
+    elif report.metadata_stripped or report.tampered:
+        ctx_exit = EXIT_REVIEW
+    else:
+        ctx_exit = EXIT_OK
+    sys.exit(ctx_exit)
+
+
+@provenance.command("watermark")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the watermarked image (default: IMAGE.signed.EXT).",
+)
+@click.option("--generation-id", required=True, help="Id of the generation the mark names.")
+def provenance_watermark(image: Path, out: Path | None, generation_id: str) -> None:
+    """Embed only the invisible watermark (no manifest, no metadata)."""
+    from aupguard.provenance import ProvenanceError, WatermarkPayload
+    from aupguard.provenance import watermark as wm
+    from aupguard.provenance.images import decode_image, encode_image
+
+    settings = _provenance_settings()
+    try:
+        decoded = decode_image(_read_image(image))
+    except (ProvenanceError, InputError) as exc:
+        _fail(f"{image}: {exc}")
+    payload = WatermarkPayload.for_generation(settings.operator_id, generation_id)
+    pixels = wm.embed(decoded.pixels, payload, settings.watermark_key, settings.watermark_strength)
+    target = _write_output(image, out, encode_image(pixels, decoded.format))
+    click.echo(f"wrote {target}  (payload {payload.to_bytes().hex()})")
+
+
+@provenance.command("detect")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def provenance_detect(image: Path, as_json: bool) -> None:
+    """Decode the invisible watermark of IMAGE. Exit 0 when found, 4 when not."""
+    from aupguard.provenance import ProvenanceError
+    from aupguard.provenance import watermark as wm
+    from aupguard.provenance.images import decode_image
+
+    settings = _provenance_settings()
+    try:
+        decoded = decode_image(_read_image(image), min_side=32)
+    except (ProvenanceError, InputError) as exc:
+        _fail(f"{image}: {exc}")
+    found = wm.detect(decoded.pixels, settings.watermark_key)
+    p = found.payload
+    info = {
+        "found": p is not None,
+        "operator_id": p.operator_id if p else None,
+        "generation_tag": f"{p.generation_tag:08x}" if p else None,
+        "issued_at": p.issued_at.isoformat() if p else None,
+        "sync_z": found.sync_z,
+        "scale": found.scale,
+    }
+    if as_json:
+        click.echo(_dump(info))
+    elif p is None:
+        click.echo(f"{image}: no watermark (sync z {found.sync_z})")
+    else:
+        click.echo(
+            f"{image}: operator {p.operator_id}, generation tag {info['generation_tag']}, "
+            f"issued {info['issued_at']} (sync z {found.sync_z}, scale {found.scale})"
+        )
+    sys.exit(EXIT_OK if p is not None else EXIT_BLOCK)
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+def serve_cmd(host: str, port: int, workers: int) -> None:
+    """Run the HTTP service and generation gateway (needs the `server` extra); prints the URL."""
+    try:
+        from aupguard.api.server import serve
+        from aupguard.api.settings import SettingsError
+    except ImportError as exc:
+        _fail(
+            f"the HTTP service needs the `server` extra: pip install 'aupguard[server]' ({exc.name} "
+            "is missing)",
+            EXIT_INVALID,
+        )
+    try:
+        serve(host, port, workers, echo=click.echo)
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
 def run() -> None:  # pragma: no cover - console entry point alias
     main()
+
+
+# -- images (a group of its own, in aupguard.images.cli) -------------------------------------
+
+
+def _add_images_commands() -> None:
+    from aupguard.images.cli import images_group
+
+    main.add_command(images_group)
+
+
+_add_images_commands()
+
+# -- accounts, keys, credits, enforcement (aupguard/accounts_cli.py; needs the 'store' extra) --
+from aupguard.accounts_cli import register as _register_accounts_cli  # noqa: E402
+
+_register_accounts_cli(main)

@@ -24,6 +24,7 @@ CATEGORY_FILES = [
     "critical-infrastructure.jsonl",
     "crypto-mining.jsonl",
     "elections.jsonl",
+    "illicit.jsonl",
     "impersonation.jsonl",
     "intellectual-property.jsonl",
     "manipulation.jsonl",

@@ -49,13 +49,28 @@ def test_unknown_detector_lookup_names_known_ones() -> None:
         registry.create("nope")
 
 
+def _contract_item(detector: Detector) -> ScanItem:
+    """A text item, or for an image detector a small decoded image (a gradient)."""
+    if Modality.PROMPT in detector.modalities or Modality.OUTPUT_TEXT in detector.modalities:
+        return ScanItem("a watercolor of a lighthouse at dusk")
+    import io
+
+    from PIL import Image
+
+    from aupguard.images import decode_image
+
+    buf = io.BytesIO()
+    Image.linear_gradient("L").convert("RGB").save(buf, format="PNG")
+    return ScanItem("", Modality.INPUT_IMAGE, image=decode_image(buf.getvalue()))
+
+
 @pytest.mark.parametrize("name", default_registry().names())
 def test_builtin_detectors_honour_the_contract(name: str) -> None:
     registry = default_registry()
     detector = registry.create(name)
     assert isinstance(detector, Detector)
     assert set(detector.categories) <= set(load_taxonomy().categories)
-    result = detector.scan(ScanItem("a watercolor of a lighthouse at dusk"))
+    result = detector.scan(_contract_item(detector))
     assert isinstance(result, DetectorResult)
     assert result.detector == name and result.version == detector.version
     assert all(0.0 <= s <= 1.0 for s in result.scores.values())

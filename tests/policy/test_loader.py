@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aupguard.policy.loader import PackError, load_pack_file
-from aupguard.policy.models import Action
+from aupguard.policy.models import Action, FailureMode, Surface
 from aupguard.policy.registry import PackRegistry, UnknownPackError
 
 BASE = """\
@@ -170,6 +170,26 @@ def test_extends_overrides_and_adds(tmp_path: Path) -> None:
     assert (hate.review, hate.block) == (0.4, 0.5)
     # the parent is untouched
     assert registry.get("base-pack").pack.clause("1").action is Action.BLOCK
+
+
+def test_extending_pack_merges_defaults_field_by_field(tmp_path: Path) -> None:
+    parent = BASE.replace(
+        "clauses:\n",
+        "defaults:\n  minimum_age: 18\n  failure_mode: {content: review}\n"
+        "  behaviour:\n    abuse.key_sharing: {networks: 12, window_s: 600}\nclauses:\n",
+        1,
+    )
+    child = CHILD.replace(
+        "remove_clauses: []\n",
+        "remove_clauses: []\ndefaults:\n  behaviour:\n    abuse.key_sharing: {networks: 20}\n"
+        "  failure_mode: {behaviour: allow}\n",
+    )
+    registry = registry_with(tmp_path, ("base.yaml", parent), ("child.yaml", child))
+    defaults = registry.get("strict-child").pack.defaults
+    assert defaults.minimum_age == 18  # inherited, not reset by setting `behaviour`
+    assert defaults.behaviour == {"abuse.key_sharing": {"networks": 20, "window_s": 600}}
+    assert defaults.failure_mode[Surface.CONTENT] is FailureMode.CLOSED_REVIEW
+    assert defaults.failure_mode[Surface.BEHAVIOUR] is FailureMode.OPEN
 
 
 def test_remove_clause(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_every_design_category_is_present() -> None:
     tax = load_taxonomy()
     assert tax.ids("content") == DESIGN_CONTENT
     assert tax.ids("behaviour") == DESIGN_BEHAVIOUR
-    assert set(tax.ids("modifier")) == {"signal/minor", "signal/real-person"}
+    assert set(tax.ids("modifier")) == {"signal/minor", "signal/real-person", "signal/face"}
 
 
 @pytest.mark.parametrize("category", DESIGN_CONTENT)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aupguard.embeddings.base import Vectors
 from aupguard.policy.models import Modality
 from aupguard.text.normalize import NormalizedText, normalize
+
+if TYPE_CHECKING:  # the image stack (Pillow) is an optional extra; the core never imports it
+    from aupguard.images.decode import DecodedImage
 
 
 class Evidence(BaseModel):
@@ -25,6 +28,8 @@ class Evidence(BaseModel):
     text: str | None = None
     rule: str | None = None
     detail: str | None = None
+    # a region of an image, in pixels of the decoded upright image: (x, y, width, height)
+    region: tuple[int, int, int, int] | None = None
 
 
 class DerivedText(BaseModel):
@@ -56,14 +61,24 @@ class DetectorResult(BaseModel):
 
 
 class ScanItem:
-    """One piece of content to scan. Normalisation is computed once and shared by detectors."""
+    """One piece of content to scan. Normalisation is computed once and shared by detectors.
+    An image item (``Modality.INPUT_IMAGE`` / ``OUTPUT_IMAGE``) carries its decoded ``image``
+    and empty ``text``; text found in the image is scanned as separate derived text items."""
 
-    __slots__ = ("__dict__", "lang", "modality", "text")
+    __slots__ = ("__dict__", "image", "lang", "modality", "text")
 
-    def __init__(self, text: str, modality: Modality = Modality.PROMPT, lang: str | None = None):
+    def __init__(
+        self,
+        text: str,
+        modality: Modality = Modality.PROMPT,
+        lang: str | None = None,
+        *,
+        image: DecodedImage | None = None,
+    ):
         self.text = text
         self.modality = modality
         self.lang = lang
+        self.image = image
 
     @cached_property
     def normalized(self) -> NormalizedText:

@@ -62,10 +62,18 @@ class DetectorRegistry:
 def _builtin_detectors() -> list[type[Detector]]:
     # One line per built-in detector: adding a detector is its module plus a line here.
     from aupguard.detectors.circumvention import CircumventionDetector
+    from aupguard.detectors.image_faces import FaceImageDetector
+    from aupguard.detectors.image_file import HostileFileDetector
+    from aupguard.detectors.image_hash_match import HashMatchImageDetector
+    from aupguard.detectors.image_metadata import ImageMetadataDetector
+    from aupguard.detectors.image_nsfw import NsfwImageDetector
+    from aupguard.detectors.image_text import ImageTextDetector
     from aupguard.detectors.intellectual_property import IntellectualPropertyDetector
     from aupguard.detectors.lexicon import LexiconDetector
     from aupguard.detectors.personal_data import PersonalDataDetector
     from aupguard.detectors.real_people import RealPeopleDetector
+    from aupguard.detectors.text_classifier import TextClassifierDetector
+    from aupguard.detectors.use_case import UseCaseDetector
 
     return [
         LexiconDetector,
@@ -73,6 +81,15 @@ def _builtin_detectors() -> list[type[Detector]]:
         CircumventionDetector,
         RealPeopleDetector,
         IntellectualPropertyDetector,
+        UseCaseDetector,
+        TextClassifierDetector,
+        # image detectors (need the `images` extra only when an image is scanned)
+        NsfwImageDetector,
+        HashMatchImageDetector,
+        ImageTextDetector,
+        FaceImageDetector,
+        ImageMetadataDetector,
+        HostileFileDetector,
     ]
 
 

@@ -41,7 +41,7 @@ def apply_combinations(
     for rule in taxonomy.combinations:
         parts = {c: scores.get(c, 0.0) for c in rule.all}
         if all(s >= rule.min_score for s in parts.values()):
-            combined = min(parts.values())
+            combined = min(*parts.values(), rule.max_score)
             applied.append(
                 CombinationApplied(rule=rule.id, result=rule.result, score=combined, parts=parts)
             )

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aupguard.detectors.base import DerivedText, Detector, DetectorResult, ScanItem
 from aupguard.detectors.registry import DetectorRegistry
@@ -23,6 +24,9 @@ from aupguard.policy.models import Modality
 from aupguard.policy.registry import ResolvedPack
 from aupguard.text.lang import detect_language
 from aupguard.text.normalize import normalize
+
+if TYPE_CHECKING:
+    from aupguard.engine.image_check import ImageCheck
 
 DEFAULT_MAX_TEXT_CHARS = 20_000
 
@@ -157,6 +161,31 @@ class Moderator:
             example_scores, result = self.score_examples(item)
             results.append(result)
         return decide(self.pack.pack, results, modality, lang=lang, example_scores=example_scores)
+
+    def check_image(
+        self,
+        data: bytes,
+        modality: Modality = Modality.INPUT_IMAGE,
+        *,
+        prompt: str | None = None,
+    ) -> Verdict:
+        """Check an image (an upload, or a generated output with ``Modality.OUTPUT_IMAGE``).
+        ``prompt`` is the prompt that produced or accompanies it: its minor / real-person
+        signals combine with the image's. Unusable bytes raise ``ImageInputError``."""
+        return self.check_image_detailed(data, modality, prompt=prompt).verdict
+
+    def check_image_detailed(
+        self,
+        data: bytes,
+        modality: Modality = Modality.INPUT_IMAGE,
+        *,
+        prompt: str | None = None,
+    ) -> ImageCheck:
+        """``check_image`` plus the decoded file: SHA-256, PDQ hash, metadata found, the text
+        read from it, and a metadata-free copy to store."""
+        from aupguard.engine.image_check import check_image
+
+        return check_image(self, data, modality, prompt=prompt)
 
     def score_examples(self, item: ScanItem) -> tuple[dict[str, ExampleScore], DetectorResult]:
         """The item against the pack's few-shot clauses, reusing ``item.embedding``. A failure

@@ -69,6 +69,16 @@ class LadderStep(StrEnum):
     LEGAL_ACTION = "legal_action"
 
 
+class ObligationKind(StrEnum):
+    """What must accompany an allowed output, carried out by the provenance layer
+    (``aupguard.provenance``). Named on clauses of surface ``obligation``."""
+
+    WATERMARK = "watermark"  # invisible watermark with operator, generation and time
+    PROVENANCE_MANIFEST = "provenance_manifest"  # signed C2PA manifest (c2pa.created)
+    AI_DISCLOSURE = "ai_disclosure"  # "AI-generated": text, HTTP headers, IPTC/XMP metadata
+    HUMAN_REVIEW = "human_review"  # held until a qualified human approves its release
+
+
 class FailureMode(StrEnum):
     """What a surface does when a detector or the store fails. Closed is the default."""
 
@@ -150,6 +160,8 @@ class Clause(BaseModel):
     # thresholds for the example score (default DEFAULT_EXAMPLE_THRESHOLDS)
     example_thresholds: Thresholds | None = None
     disclosure: str | None = None
+    # what the provenance layer must do to an output this clause covers (surface obligation)
+    obligations: tuple[ObligationKind, ...] = ()
     notes: str | None = None
 
     @field_validator("categories")
@@ -173,6 +185,10 @@ class Clause(BaseModel):
             raise ValueError("a content clause needs categories or examples to enforce it")
         if self.example_thresholds is not None and self.examples is None:
             raise ValueError("example_thresholds without examples to score")
+        if self.obligations and self.surface is not Surface.OBLIGATION:
+            raise ValueError("obligations belong on clauses of surface `obligation`")
+        if len(set(self.obligations)) != len(self.obligations):
+            raise ValueError("an obligation is listed twice")
         return self
 
 
@@ -188,6 +204,7 @@ class ClauseOverride(BaseModel):
     examples: Examples | None = None  # replaces the inherited examples as a whole
     example_thresholds: Thresholds | None = None
     disclosure: str | None = None
+    obligations: tuple[ObligationKind, ...] | None = None
 
 
 class Source(BaseModel):
@@ -248,6 +265,13 @@ class Defaults(BaseModel):
     parental_consent_below_minimum: bool = False
     # the local legal minimum applies where it is higher than minimum_age
     local_minimum_if_higher: bool = False
+    # parameters of the behaviour detectors, {detector: {setting: value}}, e.g.
+    # {"abuse.key_sharing": {"networks": 12}}; checked against the detectors' typed settings
+    # by aupguard.abuse.detectors.BehaviourSettings when a Guard is built (unknown names or
+    # settings are errors there, never ignored)
+    behaviour: dict[
+        Annotated[str, Field(pattern=r"^abuse\.[a-z_]{1,40}$")], dict[str, float | int | bool]
+    ] = Field(default_factory=dict)
 
 
 class PolicyPack(BaseModel):

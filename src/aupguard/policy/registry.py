@@ -21,7 +21,7 @@ from aupguard.policy.loader import (
     iter_pack_files,
     load_pack_file,
 )
-from aupguard.policy.models import Clause, PolicyPack
+from aupguard.policy.models import Clause, Defaults, PolicyPack
 
 PACK_PATH_ENV = "AUPGUARD_PACK_PATH"
 
@@ -221,12 +221,33 @@ def _merge(parent: PolicyPack, loaded: LoadedPack) -> PolicyPack:
             "clauses": tuple(clauses),
             "overrides": {},
             "remove_clauses": (),
-            "defaults": child.defaults if "defaults" in fields else parent.defaults,
+            "defaults": _merge_defaults(parent.defaults, child.defaults)
+            if "defaults" in fields
+            else parent.defaults,
             "source": child.source if "source" in fields else parent.source,
             "enforcement": _merged(parent.enforcement, child.enforcement),
             "reporting": _merged(parent.reporting, child.reporting),
         }
     )
+
+
+def _merge_defaults(parent: Defaults, child: Defaults) -> Defaults:
+    """Field by field: an extending pack that sets ``defaults.behaviour`` keeps the parent's
+    ``minimum_age``; ``failure_mode`` and ``behaviour`` merge key by key (and ``behaviour``
+    setting by setting), the child winning."""
+    merged = parent.model_dump()
+    own = child.model_dump()
+    for name in child.model_fields_set:
+        if name == "failure_mode":
+            merged[name] = {**merged[name], **own[name]}
+        elif name == "behaviour":
+            combined = {k: dict(v) for k, v in merged[name].items()}
+            for detector, settings in own[name].items():
+                combined[detector] = {**combined.get(detector, {}), **settings}
+            merged[name] = combined
+        else:
+            merged[name] = own[name]
+    return Defaults.model_validate(merged)
 
 
 def default_registry(extra_paths: Iterable[str | Path] = ()) -> PackRegistry:

@@ -31,6 +31,9 @@ class CombinationRule(BaseModel):
     all: tuple[str, ...] = Field(min_length=2)
     result: str
     min_score: float = Field(ge=0.0, le=1.0)
+    # caps the combined score: a rule that should send an item to review, never block it alone
+    # (a face + a sexual score suggests, but does not show, a real person without consent)
+    max_score: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class Taxonomy(BaseModel):

@@ -1,0 +1,153 @@
+"""Load test of POST /v1/moderations on text over loopback: `aupguard serve --workers 2`, then
+1, 16 and 64 concurrent clients for a bounded time each. Prints throughput, p50/p99 latency and
+the error count per level.
+
+    python benchmarks/api_load.py [--seconds 10] [--workers 2] [--clients 1,16,64]
+
+Targets on a 2-core machine (issue 6): p99 <= 50 ms at 16 clients, >= 300 requests/s, 0 errors.
+The client runs on the same machine and shares its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+KEY = "sk-bench-0123456789abcdef"
+PROMPTS = [
+    "a watercolor of a lighthouse at dusk",
+    "a cat sleeping on a windowsill in the sun",
+    "portrait of an astronaut riding a horse, oil painting",
+    "step by step instructions to build a pipe bomb",
+    "a nude figure study in charcoal",
+    "a bowl of ramen, studio lighting, 85mm",
+    "logo for a bakery called Sunrise Bread",
+    "how do I hack into my neighbour's wifi",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, workers: int, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    streak = 0
+    while time.monotonic() < deadline:
+        try:
+            ok = httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        streak = streak + 1 if ok else 0
+        if streak >= 4 * workers:  # readiness is per worker; several in a row cover them all
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"the service at {url} did not become ready")
+
+
+async def level(url: str, clients: int, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30, limits=limits
+    ) as client:
+
+        async def worker(index: int) -> None:
+            nonlocal errors
+            n = index
+            while time.monotonic() < stop:
+                prompt = f"{PROMPTS[n % len(PROMPTS)]} #{n}"
+                n += clients
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/v1/moderations", json={"input": prompt})
+                    if response.status_code != 200:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        began = time.monotonic()
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+        elapsed = time.monotonic() - began
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", default="1,16,64")
+    args = parser.parse_args()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            **os.environ,
+            "AUPGUARD_ENV": "development",
+            "AUPGUARD_DATA_DIR": data_dir,
+            "AUPGUARD_LOG_LEVEL": "WARNING",
+            "AUPGUARD_API_KEYS": json.dumps(
+                [{"key": KEY, "account": "bench", "rate_per_minute": 10_000_000, "burst": 100_000}]
+            ),
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aupguard",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(url, args.workers)
+            asyncio.run(level(url, 4, 2.0))  # warm both workers' caches and connections
+            print(
+                f"POST /v1/moderations, text, {args.workers} workers, {args.seconds:g}s per level"
+            )
+            print(
+                f"{'clients':>8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+            )
+            for clients in (int(c) for c in args.clients.split(",")):
+                r = asyncio.run(level(url, clients, args.seconds))
+                print(
+                    f"{r['clients']:>8} {r['requests']:>9} {r['rps']:>8.1f} "
+                    f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>7}"
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
