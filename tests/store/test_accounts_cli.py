@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from aupguard.store.testing import head_revision
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
@@ -34,7 +36,7 @@ def ok(env: dict[str, str], *args: str) -> Any:
 
 
 def test_account_key_credit_lifecycle(env: dict[str, str]) -> None:
-    assert ok(env, "accounts", "migrate")["revision"] == "0001"
+    assert ok(env, "accounts", "migrate")["revision"] == head_revision()
     ok(env, "accounts", "plan", "pro", "--rate", "5", "--burst", "10", "--price", "image=4")
     org = ok(env, "accounts", "create-org", "Acme", "--plan", "pro")["id"]
     account = ok(env, "accounts", "create", org, "--email", "a@example.com")["id"]

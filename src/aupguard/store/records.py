@@ -161,6 +161,11 @@ class Event(_Record):
     org_id: str | None
     subject: str | None
     data: dict[str, Any]
+    # the audit chain (None only for a row written around ``EventLog.append``)
+    seq: int | None = None
+    payload_hash: str | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
 
 
 class Strike(_Record):

@@ -223,6 +223,35 @@ class EventRow(Base):
     org_id: Mapped[str | None] = mapped_column(String(40))
     subject: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the audit chain (migration 0002): position, hash of ``data``, previous and own hash
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHeadRow(Base):
+    """One row (``id`` 1): the newest event's ``seq`` and ``hash``. Writers lock it, so the
+    chain has one order even with many writers."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpointRow(Base):
+    """A signed statement "the chain up to ``seq`` ends in ``hash``" (Ed25519, hex)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
 
 
 class VaultItemRow(Base):

@@ -108,3 +108,15 @@ def open_test_store(
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest Alembic revision shipped in this package (what ``Store.open`` migrates to)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from aupguard.store.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
