@@ -902,6 +902,10 @@ def serve_cmd(host: str, port: int, workers: int) -> None:
         serve(host, port, workers, echo=click.echo)
     except SettingsError as exc:
         _fail(str(exc))
+    except Exception as exc:  # the store cannot be opened: say so, no traceback
+        if type(exc).__name__ != "StoreUnavailableError":
+            raise
+        _fail(f"cannot start: {exc}", EXIT_INVALID)
 
 
 def run() -> None:  # pragma: no cover - console entry point alias
@@ -923,3 +927,13 @@ _add_images_commands()
 from aupguard.accounts_cli import register as _register_accounts_cli  # noqa: E402
 
 _register_accounts_cli(main)
+
+# -- human review: queues, reviewers, the reviewer UI (aupguard/review/cli.py) --------------
+from aupguard.review.cli import register as _register_review_cli  # noqa: E402
+
+_register_review_cli(main)
+
+# -- audit, statements, report (aupguard/records/cli.py; needs the 'store' extra) -----------
+from aupguard.records.cli import register as _register_records_cli  # noqa: E402
+
+_register_records_cli(main)

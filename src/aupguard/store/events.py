@@ -19,7 +19,7 @@ from aupguard.store.errors import StoreError
 from aupguard.store.records import Event
 from aupguard.store.schema import AuditChainHeadRow, EventRow
 
-_HEAD = AuditChainHeadRow.__table__
+_HEAD = AuditChainHeadRow
 
 if TYPE_CHECKING:
     from aupguard.store.db import Store
@@ -80,15 +80,15 @@ class EventLog:
         )
         session.add(row)
         session.flush()
-        session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=own))
+        session.execute(update(_HEAD).where(_HEAD.id == 1).values(seq=seq, hash=own))
         return row
 
     def _lock_head(self, session: Session) -> tuple[int, str]:
         """Lock the chain head for the rest of the transaction; its ``(seq, hash)``."""
-        query = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
+        query = select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1)
         if session.get_bind().dialect.name == "sqlite":
             # a no-op UPDATE takes SQLite's write lock before the head is read
-            session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq))
+            session.execute(update(_HEAD).where(_HEAD.id == 1).values(seq=_HEAD.seq))
         else:
             query = query.with_for_update()
         head = session.execute(query).one_or_none()
