@@ -5,16 +5,19 @@ checked with the public key only; concurrent writers keep one chain."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from pathlib import Path
 
 import pytest
-from conftest import sql, tampering
 from sqlalchemy import text
 
 from aupguard.records import AuditKind, AuditLog, ChainBrokenError, PublicKey, SigningKey
 from aupguard.records.audit import checkpoint_message
 from aupguard.store import Store, chain
+
+sys.path.insert(0, str(Path(__file__).parent))
+from records_helpers import sql, tampering
 
 
 def _fill(audit: AuditLog, n: int = 6) -> None:
@@ -261,7 +264,7 @@ def test_migration_chains_existing_events(tmp_path: Path) -> None:
             conn.execute(
                 text(
                     "INSERT INTO events (at, kind, actor, data) "
-                    "VALUES ('2025-01-0%d 10:00:00.123456', 'old.kind', 'me', :d)" % (i + 1)
+                    f"VALUES ('2025-01-0{i + 1} 10:00:00.123456', 'old.kind', 'me', :d)"
                 ),
                 {"d": json.dumps({"i": i, "text": "ü"})},
             )

@@ -177,7 +177,7 @@ _RESTRICTIONS: dict[str, dict[str, Any]] = {
 RESTRICTION_STEPS = frozenset(_RESTRICTIONS)
 
 _PERSONAL_DATA = (
-    ("an email address", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")),
+    ("an email address", re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
     (
         "an IP address",
         re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){4,7}\b", re.I),
