@@ -95,6 +95,7 @@ def base_settings(tmp: Path, **overrides: Any) -> Settings:
     ]
     values: dict[str, Any] = {
         "env": "test",
+        "backend": "embedded",
         "admin_token": ADMIN,
         "reviewer_token": REVIEWER,
         "api_keys": keys,

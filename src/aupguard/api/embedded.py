@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from aupguard.api.seams import (
     AdmissionDecision,
     Backends,
+    EnforcedContent,
     EnforcementOutcome,
     ExpiredKeyError,
     ObligatedOutput,
     Principal,
     RateLimitState,
+    RequestContext,
     RevokedKeyError,
     UnknownKeyError,
 )
@@ -144,7 +146,13 @@ class EmbeddedAdmission:
             rate_limit=state,
         )
 
-    def admit(self, principal: Principal, operation: str, units: int = 1) -> AdmissionDecision:
+    def admit(
+        self,
+        principal: Principal,
+        operation: str,
+        units: int = 1,
+        context: RequestContext | None = None,
+    ) -> AdmissionDecision:
         reason = self._suspensions.reason(principal.account_id)
         if reason is not None:
             return AdmissionDecision(
@@ -184,7 +192,11 @@ class EmbeddedEnforcement:
         self._lock = threading.Lock()
 
     def record(
-        self, principal: Principal, verdict: Verdict, decision_id: str
+        self,
+        principal: Principal,
+        verdict: Verdict,
+        decision_id: str,
+        item: EnforcedContent | None = None,
     ) -> EnforcementOutcome:
         if verdict.action is not Action.BLOCK:
             return EnforcementOutcome(strikes=self.strikes.get(principal.account_id, 0))

@@ -7,7 +7,7 @@ the store/abuse/enforcement/provenance packages plug in here).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from aupguard.engine.verdict import Verdict
@@ -30,6 +30,47 @@ class Principal:
     plan: str
     policy: str | None  # the key's default pack, or None for the service default
     key_id: str  # a non-secret handle of the key (for logs and limits)
+    scopes: frozenset[str] | None = None  # None: every operation
+    # the backend's own record of the caller (the store backend keeps its Principal here)
+    native: object = field(default=None, compare=False, repr=False)
+
+    def may(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes or "*" in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What the service knows about the request besides the principal: behaviour detectors
+    (key sharing, multi-account, scraping) read it. Client-sent times are never used."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    device: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnforcedContent:
+    """The item a verdict was about, for enforcement: the CSAM path seals it in the evidence
+    vault; nothing else keeps it."""
+
+    reference: str | None = None
+    prompt: str | None = None
+    content: bytes | None = None
+    content_type: str = "text/plain; charset=utf-8"
+    ip: str | None = None
+
+
+class BackendUnavailableError(Exception):
+    """The backend's store or Redis cannot be reached; the request fails closed (503)."""
+
+
+class UnknownAccountError(LookupError):
+    """No such account (admin API: 404)."""
+
+
+class ChargeRefusedError(Exception):
+    """Credits could not be booked (a concurrent spend drained the balance): deliver nothing."""
 
 
 class AuthError(Exception):
@@ -80,9 +121,11 @@ class AdmissionDecision:
     reason: str = ""
     retry_after_s: float | None = None
     rate_limit: RateLimitState | None = None
+    # headers computed by the backend itself (e.g. RateLimit-Policy), sent as they are
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     def headers(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+        out: dict[str, str] = dict(self.extra_headers)
         if self.rate_limit is not None:
             out["RateLimit-Limit"] = str(self.rate_limit.limit)
             out["RateLimit-Remaining"] = str(max(0, self.rate_limit.remaining))
@@ -93,7 +136,13 @@ class AdmissionDecision:
 
 
 class Admission(Protocol):
-    def admit(self, principal: Principal, operation: str, units: int = 1) -> AdmissionDecision:
+    def admit(
+        self,
+        principal: Principal,
+        operation: str,
+        units: int = 1,
+        context: RequestContext | None = None,
+    ) -> AdmissionDecision:
         """Whether the principal may do ``operation`` now (``moderation``, ``check``,
         ``generation``, ``report``, ``appeal``). Does not charge credits."""
         ...
@@ -122,7 +171,11 @@ class EnforcementOutcome:
 
 class EnforcementSink(Protocol):
     def record(
-        self, principal: Principal, verdict: Verdict, decision_id: str
+        self,
+        principal: Principal,
+        verdict: Verdict,
+        decision_id: str,
+        item: EnforcedContent | None = None,
     ) -> EnforcementOutcome: ...
 
 
@@ -146,6 +199,9 @@ class ObligatedOutput:
 
     data: bytes
     metadata: dict[str, str] = field(default_factory=dict)
+    # the pack requires human review before release: the output is held, not delivered
+    review_required: bool = False
+    review_reasons: tuple[str, ...] = ()
 
 
 class OutputObligations(Protocol):
@@ -185,10 +241,26 @@ class Backends:
     enforcement: EnforcementSink
     accounts: AccountAdmin
     obligations: OutputObligations
+    # raises when the backend's store is unreachable (readiness); None: nothing to check
+    ping: Callable[[], None] | None = None
+    close: Callable[[], None] | None = None
 
 
 def build_backends(settings: Settings) -> Backends:
-    """The one line to change when wiring the store/abuse/enforcement/provenance packages."""
-    from aupguard.api.embedded import embedded_backends
+    """The backend the settings choose (``AUPGUARD_BACKEND``): ``store`` (accounts, keys,
+    plans, credits and the enforcement ladder in the database, limits in Redis when
+    configured) or ``embedded`` (keys declared in settings, state in this process); output
+    obligations from the provenance package when it is installed."""
+    if settings.backend == "store":
+        from aupguard.api.store_backend import store_backends
 
-    return embedded_backends(settings)
+        backends = store_backends(settings)
+    else:
+        from aupguard.api.embedded import embedded_backends
+
+        backends = embedded_backends(settings)
+    if settings.provenance_enabled:
+        from aupguard.api.obligations import provenance_obligations
+
+        backends = replace(backends, obligations=provenance_obligations(settings))
+    return backends

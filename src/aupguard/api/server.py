@@ -15,7 +15,10 @@ def development_credentials() -> dict[str, str]:
     made: dict[str, str] = {}
     if env != Environment.DEVELOPMENT.value:
         return made
-    if not os.environ.get("AUPGUARD_API_KEYS"):
+    if os.environ.get("AUPGUARD_BACKEND", "store") == "store":
+        settings = load_settings()
+        made["api_key"] = development_store_key(settings.store_url)
+    elif not os.environ.get("AUPGUARD_API_KEYS"):
         key = "aupg-dev-" + secrets.token_urlsafe(18)
         os.environ["AUPGUARD_API_KEYS"] = (
             '[{"key": "' + key + '", "account": "dev-account", "plan": "development"}]'
@@ -28,15 +31,41 @@ def development_credentials() -> dict[str, str]:
     return made
 
 
+DEV_ORG = "Development"
+DEV_ACCOUNT = "dev-account"
+
+
+def development_store_key(database_url: str) -> str:
+    """A fresh API key for this run on the development account (made on first run, with its
+    organisation), in the store the service will use. Earlier development keys stay valid."""
+    from aupguard.store import NotFoundError, Store
+
+    with Store.open(database_url) as store:
+        org = next((o for o in store.accounts.orgs() if o.name == DEV_ORG), None)
+        if org is None:
+            org = store.accounts.create_org(DEV_ORG, actor="aupguard serve")
+        try:
+            account = store.accounts.find(org.id, DEV_ACCOUNT)
+        except NotFoundError:
+            account = store.accounts.create(org.id, external_id=DEV_ACCOUNT, actor="aupguard serve")
+        issued = store.keys.create(account.id, name="development", actor="aupguard serve")
+        return issued.secret
+
+
 def serve(host: str, port: int, workers: int, echo: object = print) -> None:
     import uvicorn
 
     made = development_credentials()
     settings = load_settings()  # fail before starting workers when a setting is wrong
+    if settings.backend == "store":
+        from aupguard.store import Store
+
+        Store.open(settings.store_url).close()  # migrate once, before the workers start
     url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     lines = [
         f"aupguard serving on {url}  (docs {url}/docs, {workers} worker(s), "
-        f"env {settings.env.value}, policy {settings.default_policy}, generator "
+        f"env {settings.env.value}, policy {settings.default_policy}, backend "
+        f"{settings.backend}, generator "
         f"{'upstream ' + settings.upstream_url if settings.upstream_url else 'built-in DEMO'})"
     ]
     if "api_key" in made:

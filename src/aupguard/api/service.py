@@ -21,9 +21,12 @@ from aupguard.api.seams import (
     AdmissionDecision,
     AuthError,
     Backends,
+    BackendUnavailableError,
+    EnforcedContent,
     EnforcementOutcome,
     ImageChecker,
     Principal,
+    RequestContext,
     image_checker_of,
 )
 from aupguard.api.settings import Settings
@@ -91,6 +94,8 @@ def authenticate(request: Request) -> Principal:
     try:
         principal = state_of(request).backends.authenticator.authenticate(token)
     except AuthError as exc:
+        if exc.code == "store_unavailable":  # fail closed: nobody is let in unchecked
+            raise ApiError(503, exc.code, exc.message, headers={"Retry-After": "5"}) from None
         raise ApiError(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"}) from None
     request.state.principal = principal
     return principal
@@ -129,9 +134,62 @@ def require_role(request: Request, *roles: Role) -> Role:
     return role
 
 
+def client_address(request: Request) -> str | None:
+    """The client's IP: the peer, or the first X-Forwarded-For hop when the operator says a
+    trusted proxy sets it (AUPGUARD_TRUST_FORWARDED_FOR)."""
+    if state_of(request).settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.client.host if request.client else None
+
+
+def request_context(request: Request) -> RequestContext:
+    """What behaviour detectors read about a request: address, user agent and the device
+    fingerprint a client app may send as ``X-Device-Id``."""
+    return RequestContext(
+        ip=client_address(request),
+        user_agent=(request.headers.get("user-agent") or None),
+        device=(request.headers.get("x-device-id") or "")[:200] or None,
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
 def admit(request: Request, principal: Principal, operation: str, units: int = 1) -> None:
-    decision = state_of(request).backends.admission.admit(principal, operation, units)
+    decision = state_of(request).backends.admission.admit(
+        principal, operation, units, request_context(request)
+    )
     enforce_admission(request, decision)
+
+
+def enforce(
+    request: Request,
+    principal: Principal,
+    verdict: Verdict,
+    decision_id: str,
+    *,
+    prompt: str | None = None,
+    content: bytes | None = None,
+    content_type: str = "text/plain; charset=utf-8",
+) -> EnforcementOutcome:
+    """The account consequences of a verdict (strikes, ladder, the CSAM path, which seals
+    ``prompt``/``content`` in the evidence vault). A store failure fails closed (503)."""
+    item = EnforcedContent(
+        reference=decision_id,
+        prompt=prompt,
+        content=content,
+        content_type=content_type,
+        ip=client_address(request),
+    )
+    try:
+        return state_of(request).backends.enforcement.record(principal, verdict, decision_id, item)
+    except BackendUnavailableError:
+        raise ApiError(
+            503,
+            "store_unavailable",
+            "the enforcement store is unavailable; nothing was delivered (fail closed)",
+            headers={"Retry-After": "5"},
+        ) from None
 
 
 def enforce_admission(request: Request, decision: AdmissionDecision) -> None:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -72,6 +72,18 @@ class Settings(BaseModel):
 
     env: Environment = Environment.DEVELOPMENT
     debug: bool = False
+    # store: accounts, keys, plans, credits and the ladder in the database (SQLite file in
+    # data_dir unless database_url says otherwise); embedded: keys declared in api_keys,
+    # state in this process (demos and tests)
+    backend: Literal["store", "embedded"] = "store"
+    database_url: str | None = None  # default: sqlite:///<data_dir>/aupguard.db
+    redis_url: str | None = None  # shared rate limits and request history for many workers
+    # when the store or Redis fails during admission: refuse (503, default) or admit
+    admission_fail_open: bool = False
+    # read the client address from X-Forwarded-For (only behind a proxy that sets it)
+    trust_forwarded_for: bool = False
+    # watermark + C2PA + disclosure on outputs: None = on when the provenance extra is installed
+    provenance: bool | None = None
     admin_token: str = ""
     reviewer_token: str = ""
     api_keys: tuple[DeclaredKey, ...] = ()
@@ -132,15 +144,54 @@ class Settings(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _keys_belong_to_a_backend(self) -> Settings:
+        if self.backend == "store" and self.api_keys:
+            raise ValueError(
+                "AUPGUARD_API_KEYS declares keys for the embedded backend; with "
+                "AUPGUARD_BACKEND=store create keys with `aupguard keys create ACCOUNT`, or set "
+                "AUPGUARD_BACKEND=embedded"
+            )
+        if self.backend == "embedded" and (self.database_url or self.redis_url):
+            raise ValueError(
+                "AUPGUARD_DATABASE_URL / AUPGUARD_REDIS_URL need AUPGUARD_BACKEND=store "
+                "(the embedded backend keeps its state in this process)"
+            )
+        return self
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "aupguard.sqlite3"
+
+    @property
+    def store_url(self) -> str:
+        """The account store: ``database_url``, else a SQLite file in ``data_dir`` (the
+        directory is created when missing)."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'aupguard.db').resolve()}"
+
+    @property
+    def provenance_enabled(self) -> bool:
+        """Whether outputs get watermark, C2PA manifest and disclosure (AUPGUARD_PROVENANCE)."""
+        if self.provenance is not None:
+            return self.provenance
+        import importlib.util
+
+        return all(importlib.util.find_spec(m) is not None for m in ("c2pa", "cryptography"))
 
 
 # environment variable -> field; every one is documented in README.md
 ENV_FIELDS: dict[str, str] = {
     "AUPGUARD_ENV": "env",
     "AUPGUARD_DEBUG": "debug",
+    "AUPGUARD_BACKEND": "backend",
+    "AUPGUARD_DATABASE_URL": "database_url",
+    "AUPGUARD_REDIS_URL": "redis_url",
+    "AUPGUARD_ADMISSION_FAIL_OPEN": "admission_fail_open",
+    "AUPGUARD_TRUST_FORWARDED_FOR": "trust_forwarded_for",
+    "AUPGUARD_PROVENANCE": "provenance",
     "AUPGUARD_ADMIN_TOKEN": "admin_token",
     "AUPGUARD_REVIEWER_TOKEN": "reviewer_token",
     "AUPGUARD_API_KEYS": "api_keys",

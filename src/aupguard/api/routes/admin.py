@@ -16,6 +16,7 @@ from aupguard.api.schemas import (
     SuspendRequest,
     VersionChoice,
 )
+from aupguard.api.seams import UnknownAccountError
 from aupguard.api.service import require_role, state_of, store_call
 from aupguard.policy.loader import PackError
 from aupguard.policy.registry import UnknownPackError
@@ -131,10 +132,17 @@ async def get_report(report_id: str, request: Request) -> dict[str, Any]:
     return report
 
 
+def _unknown_account(exc: UnknownAccountError) -> ApiError:
+    return ApiError(404, "unknown_account", str(exc))
+
+
 @router.get("/accounts/{account_id}", responses=ERRORS, summary="Account standing")
 async def account_status(account_id: str, request: Request) -> dict[str, object]:
     require_role(request, "admin", "reviewer")
-    return dict(state_of(request).backends.accounts.status(account_id))
+    try:
+        return dict(state_of(request).backends.accounts.status(account_id))
+    except UnknownAccountError as exc:
+        raise _unknown_account(exc) from None
 
 
 @router.post(
@@ -145,14 +153,20 @@ async def account_status(account_id: str, request: Request) -> dict[str, object]
 async def suspend(account_id: str, body: SuspendRequest, request: Request) -> dict[str, object]:
     require_role(request, "admin")
     accounts = state_of(request).backends.accounts
-    accounts.suspend(account_id, body.reason)
-    return dict(accounts.status(account_id))
+    try:
+        accounts.suspend(account_id, body.reason)
+        return dict(accounts.status(account_id))
+    except UnknownAccountError as exc:
+        raise _unknown_account(exc) from None
 
 
 @router.delete("/accounts/{account_id}/suspension", responses=ERRORS, summary="Lift a suspension")
 async def unsuspend(account_id: str, request: Request) -> dict[str, object]:
     require_role(request, "admin")
     accounts = state_of(request).backends.accounts
-    if not accounts.unsuspend(account_id):
-        raise ApiError(404, "not_suspended", f"account {account_id!r} is not suspended")
-    return dict(accounts.status(account_id))
+    try:
+        if not accounts.unsuspend(account_id):
+            raise ApiError(404, "not_suspended", f"account {account_id!r} is not suspended")
+        return dict(accounts.status(account_id))
+    except UnknownAccountError as exc:
+        raise _unknown_account(exc) from None

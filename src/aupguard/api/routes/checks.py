@@ -27,6 +27,7 @@ from aupguard.api.service import (
     check_image,
     check_text,
     choose_pack,
+    enforce,
     has_image_checker,
     record_decision,
     shadow_check,
@@ -208,9 +209,11 @@ async def check(body: CheckRequest, request: Request, background: BackgroundTask
     deadline = Deadline(state.settings.request_timeout_s)
 
     checked: list[tuple[str, Modality, Verdict]] = []
+    content: dict[str, str | bytes] = {}  # for the evidence vault on the CSAM path only
     for param, text, modality in texts:
         verdict = await check_text(moderator, text, modality, deadline, param)
         checked.append((param, modality, verdict))
+        content[param] = text
         background.add_task(shadow_check, state, choice, text, modality, verdict)
     for param, url, modality in images:
         data = await load_image(
@@ -219,10 +222,22 @@ async def check(body: CheckRequest, request: Request, background: BackgroundTask
         checked.append(
             (param, modality, await check_image(state, moderator, data, modality, deadline, param))
         )
+        content[param] = data
 
-    worst = max((v for _, _, v in checked), key=lambda v: v.action.severity)
+    worst_param, _, worst = max(checked, key=lambda c: c[2].action.severity)
     check_id = new_id("chk")
-    outcome = state.backends.enforcement.record(principal, worst, check_id)
+    evidence = content[worst_param]
+    outcome = enforce(
+        request,
+        principal,
+        worst,
+        check_id,
+        prompt=evidence if isinstance(evidence, str) else None,
+        content=evidence if isinstance(evidence, bytes) else None,
+        content_type="text/plain; charset=utf-8"
+        if isinstance(evidence, str)
+        else "application/octet-stream",
+    )
     items = []
     for param, modality, verdict in checked:
         state.metrics.observe_verdict("check", verdict)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import time
 
+import anyio
 from fastapi import APIRouter, Request
 
 from aupguard.api.errors import ApiError, error_responses
@@ -25,7 +26,13 @@ from aupguard.api.schemas import (
     ImageGenerationResponse,
     RemovedOutput,
 )
-from aupguard.api.seams import EnforcementOutcome, Principal
+from aupguard.api.seams import (
+    BackendUnavailableError,
+    ChargeRefusedError,
+    EnforcementOutcome,
+    ObligatedOutput,
+    Principal,
+)
 from aupguard.api.service import (
     AppState,
     Deadline,
@@ -35,6 +42,7 @@ from aupguard.api.service import (
     check_image,
     check_text,
     choose_pack,
+    enforce,
     has_image_checker,
     record_decision,
     state_of,
@@ -172,7 +180,7 @@ async def generate_images(
     what, request_verdict = max(checks, key=lambda c: c[1].action.severity)
     if request_verdict.flagged:
         decision_id = new_id("dec")
-        outcome = state.backends.enforcement.record(principal, request_verdict, decision_id)
+        outcome = enforce(request, principal, request_verdict, decision_id, prompt=body.prompt)
         await record_decision(
             state,
             principal,
@@ -242,10 +250,41 @@ async def generate_images(
                 )
             )
             continue
+        try:
+            obligated = await anyio.to_thread.run_sync(
+                state.backends.obligations.apply, image.data, generation_id, choice.live, verdict
+            )
+        except Exception as exc:  # an output that cannot be marked is held, never sent bare
+            state.logger.warning("output obligations failed: %s: %s", type(exc).__name__, exc)
+            obligated = ObligatedOutput(
+                data=b"",
+                review_required=True,
+                review_reasons=(f"output obligations could not be applied ({type(exc).__name__})",),
+            )
+        if obligated.review_required:
+            state.metrics.outputs.labels("held").inc()
+            held = Verdict.model_validate({**verdict.model_dump(), "action": Action.REVIEW.value})
+            decision_id = await record_decision(
+                state,
+                principal,
+                kind="generation_output",
+                verdict=held,
+                generation_id=generation_id,
+                output_index=i,
+                held_for_review=list(obligated.review_reasons),
+            )
+            removed.append(
+                RemovedOutput(
+                    index=i,
+                    decision_id=decision_id,
+                    action=Action.REVIEW.value,
+                    reason="held for human review before release: "
+                    + "; ".join(obligated.review_reasons),
+                    clauses=citations(verdict),
+                )
+            )
+            continue
         state.metrics.outputs.labels("delivered").inc()
-        obligated = state.backends.obligations.apply(
-            image.data, generation_id, choice.live, verdict
-        )
         disclosure = obligated.metadata.get("disclosure", disclosure)
         delivered.append(
             GeneratedImageOut(
@@ -258,7 +297,10 @@ async def generate_images(
     # 4. records, account consequences, charge for what was delivered
     worst = _strictest([request_verdict, *output_verdicts])
     decision_id = new_id("dec")
-    outcome = state.backends.enforcement.record(principal, worst, decision_id)
+    outcome = enforce(request, principal, worst, decision_id, prompt=body.prompt)
+    # charge for what is delivered before delivering it: a balance drained by a concurrent
+    # request means nothing is delivered and nothing is charged (no double spend)
+    _charge(state, principal, len(delivered), generation_id)
     await record_decision(
         state,
         principal,
@@ -270,7 +312,6 @@ async def generate_images(
         delivered=len(delivered),
         removed=[r.index for r in removed],
     )
-    _charge(state, principal, len(delivered), generation_id)
     return ImageGenerationResponse(
         created=int(time.time()),
         data=delivered,
@@ -290,5 +331,18 @@ async def generate_images(
 
 
 def _charge(state: AppState, principal: Principal, delivered: int, generation_id: str) -> None:
-    if delivered:
+    if not delivered:
+        return
+    try:
         state.backends.admission.charge(principal, "generation", delivered, generation_id)
+    except BackendUnavailableError:
+        raise ApiError(
+            503,
+            "store_unavailable",
+            "the credit ledger is unavailable; nothing was delivered or charged (fail closed)",
+            headers={"Retry-After": "5"},
+        ) from None
+    except ChargeRefusedError as exc:
+        raise ApiError(
+            402, "insufficient_credits", f"{exc}; nothing was delivered or charged"
+        ) from None

@@ -33,6 +33,12 @@ async def readyz(request: Request, response: Response) -> HealthResponse:
         checks["store"] = "ok"
     except StoreUnavailableError as exc:
         checks["store"] = f"unavailable: {exc}"
+    if state.backends.ping is not None:
+        try:
+            await anyio.to_thread.run_sync(state.backends.ping)
+            checks["accounts"] = "ok"
+        except Exception as exc:  # the account store is down: not ready (fail closed)
+            checks["accounts"] = f"unavailable: {type(exc).__name__}"
     try:
         await anyio.to_thread.run_sync(lambda: state.packs.choose(state.settings.default_policy))
         checks["policy"] = "ok"
