@@ -26,6 +26,7 @@ from aupguard.api.seams import Backends, ImageChecker, build_backends
 from aupguard.api.service import AppState, make_generator
 from aupguard.api.settings import Settings, load_settings
 from aupguard.engine.moderator import Limits
+from aupguard.web.mount import mount_review
 
 DESCRIPTION = """aupguard enforces acceptable-use policies in front of a generative model.
 
@@ -172,6 +173,7 @@ def create_app(
             yield
             tg.cancel_scope.cancel()
         records.close()
+        app.state.review.close()
 
     app = FastAPI(
         title="aupguard",
@@ -184,6 +186,7 @@ def create_app(
     for module in (checks, gateway, people, admin, ops):
         app.include_router(module.router)
     _install_error_handlers(app)
+    mount_review(app, settings)  # the reviewer UI at /review; app.state.review queues items
     app.add_middleware(EdgeMiddleware, state=state)
     return app
 

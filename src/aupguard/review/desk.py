@@ -23,6 +23,7 @@ from aupguard.review.config import (
     DEFAULT_ROUTING,
     ItemKind,
     QueueConfig,
+    ReviewConfigError,
     Role,
     RoutingConfig,
 )
@@ -465,7 +466,10 @@ class ReviewDesk:
             return [_item(r) for r in s.scalars(query)]
 
     def _queue_for(self, reviewer: Reviewer, queue: str) -> QueueConfig:
-        config = self.routing.queue(queue)
+        try:
+            config = self.routing.queue(queue)
+        except ReviewConfigError:
+            raise ItemNotFoundError(f"no queue {queue!r}") from None
         if not reviewer.has(*config.roles):
             raise ForbiddenError(
                 f"queue {queue!r} needs one of the roles {', '.join(r.value for r in config.roles)}"
@@ -477,7 +481,7 @@ class ReviewDesk:
             return False
         try:
             config = self.routing.queue(item.queue)
-        except ReviewError:
+        except ReviewConfigError:
             return reviewer.has(Role.ADMIN)
         return reviewer.has(*config.roles) or (
             item.status is ItemStatus.DECIDED and reviewer.has(Role.SENIOR, Role.ADMIN)
@@ -673,6 +677,13 @@ class ReviewDesk:
         holder = item.claimed(now)
         if holder and holder != reviewer.username and action is not DecisionAction.NOTE:
             raise ReviewError(f"review item {item_id} is claimed by {holder}")
+        if item.kind is ItemKind.APPEAL and action is not DecisionAction.NOTE:
+            with self.store.session() as s:
+                if not self._may_decide_appeal(s, self._row(s, item_id), reviewer.username):
+                    raise ForbiddenError(
+                        "an appeal must be decided by a different reviewer than the one who "
+                        "made the decision appealed"
+                    )
         if item.kind is ItemKind.APPEAL and action not in APPEAL_ACTIONS:
             raise ReviewError("decide an appeal with restore or uphold (or add a note)")
         if item.kind is not ItemKind.APPEAL and action in (
@@ -693,13 +704,6 @@ class ReviewDesk:
             and not decision.reason.strip()
         ):
             raise ReviewError(f"say why ({action.value} needs a reason the account is shown)")
-        if item.kind is ItemKind.APPEAL and action is not DecisionAction.NOTE:
-            with self.store.session() as s:
-                if not self._may_decide_appeal(s, self._row(s, item_id), reviewer.username):
-                    raise ForbiddenError(
-                        "an appeal must be decided by a different reviewer than the one who "
-                        "made the decision appealed"
-                    )
         if action is DecisionAction.ESCALATE and item.queue == self.routing.escalation_queue:
             raise ReviewError("the item is already escalated")
         clause_id = decision.clause_id or next(

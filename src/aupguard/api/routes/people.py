@@ -3,8 +3,10 @@ account only; reviewers and admins may read any)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 
 from aupguard.api.errors import ApiError, error_responses
@@ -25,8 +27,46 @@ from aupguard.api.service import (
     store_call,
 )
 from aupguard.policy.taxonomy import load_taxonomy
+from aupguard.review import ReviewDesk, ReviewError
+from aupguard.store import StoreUnavailableError
+from aupguard.web.mount import desk_of
 
 router = APIRouter(prefix="/v1", tags=["people"])
+
+
+async def _review(request: Request, call: Callable[[ReviewDesk], Any]) -> Any:
+    """Run ``call`` on the review desk off the event loop (None if review is not mounted);
+    an unreachable review store fails the request (503) rather than losing the item."""
+
+    def run() -> Any:
+        desk = desk_of(request.app)
+        return None if desk is None else call(desk)
+
+    try:
+        return await anyio.to_thread.run_sync(run)
+    except StoreUnavailableError as exc:
+        raise ApiError(
+            503,
+            "store_unavailable",
+            "the review queue is unavailable; try again (nothing was queued)",
+        ) from exc
+    except ReviewError as exc:
+        raise ApiError(409, "review_conflict", str(exc)) from exc
+
+
+def _verdict_of(statement: dict[str, Any], action: str) -> tuple[str, dict[str, Any]]:
+    """The category and the reviewer's view of a decision, from its statement of reasons."""
+    clauses = [c for c in statement.get("clauses", []) if isinstance(c, dict)]
+    fired = [c for c in clauses if c.get("action") == action] or clauses
+    category = str(fired[0].get("category", "other")) if fired else "other"
+    view = {
+        "action": action,
+        "pack": statement.get("policy", ""),
+        "clauses": clauses,
+        "evidence": [e for e in statement.get("evidence", []) if isinstance(e, dict)],
+        "categories": list(dict.fromkeys(str(c.get("category", "")) for c in fired)),
+    }
+    return category, view
 
 
 def _not_found(decision_id: str) -> ApiError:
@@ -73,6 +113,20 @@ async def create_report(body: ReportRequest, request: Request) -> ReportResponse
         reason=body.reason,
         item=body.item.model_dump(exclude_none=True),
     )
+    item = body.item
+    await _review(
+        request,
+        lambda desk: desk.add_report(
+            category=body.category,
+            reason=body.reason,
+            reporter=reporter,
+            report_id=report["id"],
+            decision_id=item.decision_id,
+            generation_id=item.generation_id,
+            url=item.url,
+            account_id=item.account_id,
+        ),
+    )
     return ReportResponse(id=report["id"], status=report["status"], created=report["created"])
 
 
@@ -115,6 +169,19 @@ async def create_appeal(body: AppealRequest, request: Request) -> AppealResponse
         account_id=principal.account_id,
         statement=body.statement,
     )
+    statement = decision.get("statement") or {}
+    category, view = _verdict_of(statement, decision["action"])
+    await _review(
+        request,
+        lambda desk: desk.add_appeal(
+            account_id=principal.account_id,
+            statement=body.statement,
+            decision_ref=body.decision_id,
+            appeal_id=appeal["id"],
+            action_ids=[str(a) for a in statement.get("action_ids", [])],
+            original={"category": category, "verdict": view},
+        ),
+    )
     return AppealResponse(
         id=appeal["id"],
         decision_id=body.decision_id,
@@ -131,4 +198,9 @@ async def create_appeal(body: AppealRequest, request: Request) -> AppealResponse
 )
 async def get_decision(decision_id: str, request: Request) -> DecisionResponse:
     decision = await _decision_for(request, decision_id)
+    if decision["appeal"] is not None:
+        # the appeal's outcome, once a reviewer has decided it (restored or upheld)
+        outcome = await _review(request, lambda desk: desk.appeal_outcome(decision_id))
+        if outcome is not None:
+            decision["appeal"] = {**decision["appeal"], "status": outcome[0]}
     return DecisionResponse.model_validate(decision)
