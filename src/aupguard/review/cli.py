@@ -158,5 +158,27 @@ def serve_cmd(db: str | None, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+@review_group.command("screenshots")
+@click.argument(
+    "out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/review")
+)
+@click.option("--chromium", default="/usr/bin/chromium", show_default=True)
+def screenshots_cmd(out: Path, chromium: str) -> None:
+    """Screenshots of the main pages (demo data) for the README: queues, item, image item,
+    dashboard. Needs the dev extra (playwright) and Chromium; downloads nothing."""
+    if not Path(chromium).exists():
+        _fail(f"no Chromium at {chromium} (apt-get install chromium, or --chromium PATH)", 1)
+    try:
+        from aupguard.web.screenshots import take_screenshots
+    except ImportError as exc:
+        _fail(f"{exc} (pip install 'aupguard[dev]')", 1)
+    try:
+        paths = take_screenshots(out, chromium=chromium)
+    except ImportError as exc:
+        _fail(f"{exc} (pip install 'aupguard[dev]')", 1)
+    for path in paths:
+        click.echo(str(path))
+
+
 def register(main: click.Group) -> None:
     main.add_command(review_group)

@@ -16,7 +16,7 @@ def bar_chart(data: list[tuple[str, float]], *, unit: str = "") -> Markup:
     height = ROW * len(data) + 8
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {LABEL_W + BAR_W + 80} {height}" '
-        f'width="{LABEL_W + BAR_W + 80}" height="{height}">'
+        f'width="100%" preserveAspectRatio="xMinYMin meet">'
     ]
     for i, (label, value) in enumerate(data):
         y = 4 + i * ROW
