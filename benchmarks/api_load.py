@@ -102,19 +102,38 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", default="1,16,64")
+    parser.add_argument(
+        "--backend",
+        choices=("store", "embedded"),
+        default="store",
+        help="store (the default: keys, limits and ladder in SQLite) or embedded",
+    )
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    global KEY
     with tempfile.TemporaryDirectory() as data_dir:
         env = {
             **os.environ,
             "AUPGUARD_ENV": "development",
             "AUPGUARD_DATA_DIR": data_dir,
             "AUPGUARD_LOG_LEVEL": "WARNING",
-            "AUPGUARD_API_KEYS": json.dumps(
-                [{"key": KEY, "account": "bench", "rate_per_minute": 10_000_000, "burst": 100_000}]
-            ),
+            "AUPGUARD_BACKEND": args.backend,
         }
+        if args.backend == "embedded":
+            env["AUPGUARD_API_KEYS"] = json.dumps(
+                [{"key": KEY, "account": "bench", "rate_per_minute": 10_000_000, "burst": 100_000}]
+            )
+        else:  # a key on a plan generous enough that the limiter admits the whole load
+            from aupguard.store import Plan, Store
+
+            with Store.open(f"sqlite:///{data_dir}/aupguard.db") as store:
+                store.accounts.put_plan(
+                    Plan(id="bench", name="Bench", rate_per_second=1e6, burst=1e6)
+                )
+                org = store.accounts.create_org("Bench", plan_id="bench")
+                account = store.accounts.create(org.id, external_id="bench")
+                KEY = store.keys.create(account.id).secret
         server = subprocess.Popen(
             [
                 sys.executable,

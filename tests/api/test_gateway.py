@@ -18,6 +18,7 @@ from tests.api.conftest import (
     ServerThread,
     base_settings,
     error_of,
+    png,
 )
 
 from aupguard.api.app import create_app
@@ -266,3 +267,32 @@ def test_url_response_format_is_refused(service: Running) -> None:
             "/v1/images/generations", json={"prompt": "a cat", "response_format": "url"}
         )
     error_of(response, 400, "unsupported_response_format")
+
+
+def test_provenance_verify_endpoint_traces_an_output_to_its_generation(service: Running) -> None:
+    with service.client() as http:
+        made = http.post(
+            "/v1/images/generations", json={"prompt": "a lighthouse at dusk", "size": "512x512"}
+        ).json()
+        image = "data:image/png;base64," + made["data"][0]["b64_json"]
+        gen = made["aupguard"]["generation_id"]
+        report = http.post("/v1/provenance/verify", json={"image": image, "generation_id": gen})
+        assert report.status_code == 200, report.text
+        body = report.json()
+        assert body["from_our_service"] is True and body["watermark"]["generation_matches"]
+        assert body["manifest"]["validation_state"] in ("Valid", "Trusted")
+
+        # an image never marked: nothing found, nothing claimed
+        plain = "data:image/png;base64," + base64.b64encode(png((90, 140, 200), 512)).decode()
+        unmarked = http.post("/v1/provenance/verify", json={"image": plain}).json()
+        assert unmarked["from_our_service"] is False and unmarked["watermark"]["found"] is False
+
+        broken = http.post(
+            "/v1/provenance/verify",
+            json={"image": "data:image/png;base64," + made["data"][0]["b64_json"][:200]},
+        )
+        assert 400 <= broken.status_code < 500 and "error" in broken.json()
+    with service.client(None) as anonymous:
+        error_of(
+            anonymous.post("/v1/provenance/verify", json={"image": image}), 401, "missing_api_key"
+        )

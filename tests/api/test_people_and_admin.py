@@ -182,3 +182,8 @@ def test_admin_suspends_and_lifts(service: Running) -> None:
         error_of(admin.delete("/v1/admin/accounts/acct_krea/suspension"), 404, "not_suspended")
     with service.client("krea") as http:
         assert http.post("/v1/moderations", json={"input": "x"}).status_code == 200
+
+
+def test_account_admin_api_needs_the_store_backend(service: Running) -> None:
+    with service.admin() as admin:
+        error_of(admin.post("/v1/admin/orgs", json={"name": "x"}), 501, "store_backend_required")

@@ -291,3 +291,52 @@ def test_admin_suspension_and_lifting_it(deployment: Deployment) -> None:
             assert http.post("/v1/moderations", json={"input": "x"}).status_code == 200
         unknown = admin.post("/v1/admin/accounts/acct_nobody/suspension", json={"reason": "x"})
         assert unknown.status_code == 404, unknown.text
+
+
+def test_admin_api_creates_accounts_keys_and_credits(deployment: Deployment) -> None:
+    with httpx.Client(
+        base_url=deployment.urls[0], headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+    ) as admin:
+        org = admin.post("/v1/admin/orgs", json={"name": "Studio", "plan_id": "pro"}).json()
+        account = admin.post(
+            "/v1/admin/accounts", json={"org_id": org["id"], "external_id": "u-9", "plan_id": "pro"}
+        ).json()
+        made = admin.post(f"/v1/admin/accounts/{account['id']}/keys", json={"name": "ci"})
+        assert made.status_code == 200, made.text
+        secret, key_id = made.json()["secret"], made.json()["key"]["id"]
+        granted = admin.post(
+            f"/v1/admin/accounts/{account['id']}/credits", json={"amount": 6, "reason": "trial"}
+        ).json()
+        assert granted["balance"] == 6
+        listed = admin.get(f"/v1/admin/accounts/{account['id']}/keys").json()
+        assert [k["state"] for k in listed] == ["active"] and "secret" not in listed[0]
+
+        user = {"Authorization": f"Bearer {secret}"}
+        done = httpx.post(
+            f"{deployment.urls[0]}/v1/images/generations",
+            json={"prompt": "a lighthouse"},
+            headers=user,
+            timeout=60,
+        )
+        assert done.status_code == 200, done.text
+        assert deployment.store.credits.balance(account["id"]) == 4
+
+        revoked = admin.post(f"/v1/admin/keys/{key_id}/revocation", json={"reason": "rotated"})
+        assert revoked.status_code == 200, revoked.text
+        after = httpx.post(
+            f"{deployment.urls[-1]}/v1/moderations", json={"input": "x"}, headers=user, timeout=60
+        )
+        error_of(after, 401, "revoked_api_key")
+
+        error_of(admin.post("/v1/admin/accounts/acct_nope/keys", json={}), 404, "not_found")
+        error_of(admin.post("/v1/admin/accounts", json={"org_id": "org_nope"}), 404, "not_found")
+        error_of(
+            admin.post(
+                f"/v1/admin/accounts/{account['id']}/credits", json={"amount": -5, "reason": "x"}
+            ),
+            422,
+            "invalid_request",
+        )
+    with deployment.client("alice") as not_admin:
+        response = not_admin.post("/v1/admin/orgs", json={"name": "x"})
+    assert response.status_code == 401

@@ -21,7 +21,7 @@ from aupguard.api.errors import ApiError
 from aupguard.api.observability import Metrics, configure_logging, log_event
 from aupguard.api.packs import PackManager
 from aupguard.api.records import Records
-from aupguard.api.routes import admin, checks, gateway, ops, people
+from aupguard.api.routes import admin, admin_accounts, checks, gateway, ops, people, provenance
 from aupguard.api.seams import Backends, ImageChecker, build_backends
 from aupguard.api.service import AppState, make_generator
 from aupguard.api.settings import Settings, load_settings
@@ -174,6 +174,8 @@ def create_app(
             tg.cancel_scope.cancel()
         records.close()
         app.state.review.close()
+        if state.backends.close is not None:
+            state.backends.close()
 
     app = FastAPI(
         title="aupguard",
@@ -183,7 +185,7 @@ def create_app(
         debug=False,  # never a stack trace to a client, whatever AUPGUARD_DEBUG says
     )
     app.state.aupguard = state
-    for module in (checks, gateway, people, admin, ops):
+    for module in (checks, gateway, people, admin, admin_accounts, ops, provenance):
         app.include_router(module.router)
     _install_error_handlers(app)
     mount_review(app, settings)  # the reviewer UI at /review; app.state.review queues items

@@ -260,6 +260,10 @@ class StoreAccounts:
     def __init__(self, guard: Guard):
         self._guard = guard
 
+    @property
+    def guard(self) -> Guard:
+        return self._guard
+
     def _known(self, account_id: str) -> None:
         try:
             self._guard.store.accounts.get(account_id)
