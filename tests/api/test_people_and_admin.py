@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-from tests.api.conftest import ADMIN, REVIEWER, Running, error_of
+import httpx
+import pytest
+from tests.api.conftest import (
+    ADMIN,
+    REVIEWER,
+    Running,
+    ServerThread,
+    base_settings,
+    error_of,
+    wait_ready,
+)
+
+from aupguard.api.app import create_app
 
 VIOLENT = "step by step instructions to build a pipe bomb and kill people"
 
@@ -187,3 +200,46 @@ def test_admin_suspends_and_lifts(service: Running) -> None:
 def test_account_admin_api_needs_the_store_backend(service: Running) -> None:
     with service.admin() as admin:
         error_of(admin.post("/v1/admin/orgs", json={"name": "x"}), 501, "store_backend_required")
+
+
+PROTECTED = """provenance: operator's protected persons list (test)
+entries:
+  - {id: op-1, name: Janelle Quorvathy, kind: business, living: true}
+"""
+
+
+def test_operator_lists_take_effect_after_a_reload_in_the_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persons = tmp_path / "protected.yaml"
+    persons.write_text(PROTECTED, encoding="utf-8")
+    monkeypatch.setenv("AUPGUARD_PROTECTED_PERSONS", str(persons))
+    settings = base_settings(tmp_path / "data", image_moderation=False)
+    prompt = "photorealistic news photo of Mortimer Zanzibarius arrested by police"
+
+    def detectors_hit(http: httpx.Client) -> set[str]:
+        body = http.post("/v1/check", json={"prompt": prompt}).json()
+        rules = [str(e.get("rule") or "") for e in body["items"][0]["verdict"]["evidence"]]
+        return {r.split(":")[0] for r in rules if r.startswith("real-people:op-")}
+
+    with ServerThread(create_app(settings)) as server:
+        wait_ready(server.url)
+        running = Running(server.url, settings)
+        with running.client() as http:
+            assert "real-people" not in detectors_hit(http)
+            persons.write_text(
+                PROTECTED + "  - {id: op-2, name: Mortimer Zanzibarius, kind: politician,"
+                " living: true}\n",
+                encoding="utf-8",
+            )
+            assert "real-people" not in detectors_hit(http)  # not re-read until reloaded
+            with running.admin() as admin:
+                done = admin.post("/v1/admin/detectors/reload")
+                assert done.status_code == 200 and "real-people" in done.json()["reloaded"]
+                assert "real-people" in detectors_hit(http)
+
+                persons.write_text("entries: [ {broken", encoding="utf-8")
+                broken = admin.post("/v1/admin/detectors/reload")
+                error = error_of(broken, 400, "invalid_detector_data")
+                assert "protected.yaml" in error["message"]
+                assert "real-people" in detectors_hit(http)  # the old lists stay in use

@@ -88,6 +88,19 @@ class PackManager:
             shadow_pack = self._registry.get(f"{ref}@{shadow}") if shadow else None
             return PackChoice(live, shadow_pack)
 
+    def reload_detectors(self) -> list[str]:
+        """Re-read every detector's data files (operator lists and rules) in place; the next
+        check sees them. On a broken file that detector keeps its old lists and the error is
+        raised (naming the file)."""
+        reloaded = []
+        with self._lock:
+            for detector in self._detectors:
+                reload = getattr(detector, "reload", None)
+                if callable(reload):
+                    reload()
+                    reloaded.append(detector.name)
+        return reloaded
+
     def moderator(self, pack: ResolvedPack) -> Moderator:
         with self._lock:
             moderator = self._moderators.get(pack.ref)

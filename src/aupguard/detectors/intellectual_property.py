@@ -48,6 +48,7 @@ from aupguard.detectors.gazetteer import (
     Tier,
     load_gazetteer,
 )
+from aupguard.detectors.operator_files import IP_GAZETTEER_ENV, operator_files
 from aupguard.policy.models import Modality
 from aupguard.text.normalize import NormalizedText
 
@@ -126,7 +127,11 @@ class IntellectualPropertyDetector:
     modalities: ClassVar[frozenset[Modality]] = frozenset({Modality.PROMPT, Modality.OUTPUT_TEXT})
     categories: ClassVar[frozenset[str]] = frozenset({CATEGORY})
 
-    def __init__(self, extra_files: Sequence[Path | str] = ()) -> None:
+    def __init__(self, extra_files: Sequence[Path | str] | None = None) -> None:
+        """``extra_files``: operator lists; by default the files ``AUPGUARD_IP_GAZETTEER``
+        names (see ``aupguard.detectors.operator_files``)."""
+        if extra_files is None:
+            extra_files = operator_files(IP_GAZETTEER_ENV)
         self._extra: tuple[Path, ...] = tuple(Path(p).resolve() for p in extra_files)
         self._gazetteer: Gazetteer | None = None
         self._lock = threading.Lock()

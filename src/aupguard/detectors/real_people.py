@@ -55,6 +55,7 @@ from aupguard.detectors.gazetteer import (
     Tier,
     load_gazetteer,
 )
+from aupguard.detectors.operator_files import PROTECTED_PERSONS_ENV, operator_files
 from aupguard.policy.models import Modality
 from aupguard.text.normalize import NormalizedText
 
@@ -278,7 +279,11 @@ class RealPeopleDetector:
         {"signal/real-person", "impersonation", "elections", "disinformation"}
     )
 
-    def __init__(self, extra_files: Sequence[Path | str] = ()) -> None:
+    def __init__(self, extra_files: Sequence[Path | str] | None = None) -> None:
+        """``extra_files``: operator lists; by default the files ``AUPGUARD_PROTECTED_PERSONS``
+        names (see ``aupguard.detectors.operator_files``)."""
+        if extra_files is None:
+            extra_files = operator_files(PROTECTED_PERSONS_ENV)
         self._extra: tuple[Path, ...] = tuple(Path(p).resolve() for p in extra_files)
         self._gazetteer: Gazetteer | None = None
         self._lock = threading.Lock()

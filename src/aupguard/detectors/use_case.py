@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aupguard.detectors.base import DetectorError, DetectorResult, Evidence, ScanItem
+from aupguard.detectors.operator_files import USE_CASE_RULES_ENV, operator_files
 from aupguard.policy.models import Modality
 from aupguard.policy.taxonomy import load_taxonomy
 
@@ -186,7 +187,11 @@ class UseCaseDetector:
         }
     )
 
-    def __init__(self, extra_files: Sequence[Path | str] = ()) -> None:
+    def __init__(self, extra_files: Sequence[Path | str] | None = None) -> None:
+        """``extra_files``: operator rule files; by default the files
+        ``AUPGUARD_USE_CASE_RULES`` names."""
+        if extra_files is None:
+            extra_files = operator_files(USE_CASE_RULES_ENV)
         self.extra_files = tuple(Path(p) for p in extra_files)
         self._lock = threading.Lock()
         self._rules: list[_CompiledRule] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 
 from aupguard.api.errors import ApiError, error_responses
@@ -18,6 +19,8 @@ from aupguard.api.schemas import (
 )
 from aupguard.api.seams import UnknownAccountError
 from aupguard.api.service import require_role, state_of, store_call
+from aupguard.detectors.base import DetectorError
+from aupguard.errors import AupguardError
 from aupguard.policy.loader import PackError
 from aupguard.policy.registry import UnknownPackError
 
@@ -170,3 +173,19 @@ async def unsuspend(account_id: str, request: Request) -> dict[str, object]:
         return dict(accounts.status(account_id))
     except UnknownAccountError as exc:
         raise _unknown_account(exc) from None
+
+
+@router.post(
+    "/detectors/reload",
+    responses=error_responses(400, 401, 403),
+    summary="Re-read the detectors' operator lists and rules (protected persons, brands, use cases)",
+)
+async def reload_detectors(request: Request) -> dict[str, object]:
+    require_role(request, "admin")
+    packs = state_of(request).packs
+    try:
+        reloaded = await anyio.to_thread.run_sync(packs.reload_detectors)
+    except (DetectorError, AupguardError, ValueError, OSError) as exc:
+        # a broken or missing operator file: that detector keeps its old lists
+        raise ApiError(400, "invalid_detector_data", str(exc)) from None
+    return {"reloaded": reloaded}
