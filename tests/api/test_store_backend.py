@@ -340,3 +340,23 @@ def test_admin_api_creates_accounts_keys_and_credits(deployment: Deployment) -> 
     with deployment.client("alice") as not_admin:
         response = not_admin.post("/v1/admin/orgs", json={"name": "x"})
     assert response.status_code == 401
+
+
+def test_actioned_verdicts_are_in_the_verified_audit_log(deployment: Deployment) -> None:
+    """Runs after the tests above: their blocks are audit events, chained and verifiable,
+    carrying clause and category but never the content."""
+    from aupguard.records import AuditLog
+
+    with deployment.client("alice") as http:
+        blocked = http.post("/v1/check", json={"prompt": BLOCKED})
+    decision = blocked.json()["items"][0]["decision_id"]
+    events = deployment.store.events.query(kind_prefix="verdict.actioned", limit=100_000)
+    mine = [e for e in events if e.subject == decision]
+    assert len(mine) == 1
+    data = mine[0].data
+    assert data["action"] == "block" and data["detection"] == "automated"
+    assert data["pack"] == "general-usage" and data["clause"] and data["category"]
+    dumped = json.dumps([e.data for e in events])
+    assert BLOCKED not in dumped and CSAM_PROMPT not in dumped
+    report = AuditLog(deployment.store).verify()
+    assert report.ok and report.events >= len(events) and report.first_break is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aupguard.engine.verdict import Verdict
 from aupguard.policy.models import Modality
@@ -210,6 +210,25 @@ class OutputObligations(Protocol):
     ) -> ObligatedOutput: ...
 
 
+# -- the audit log --------------------------------------------------------------------------
+
+
+class AuditSink(Protocol):
+    """The tamper-evident audit log (``aupguard.records.AuditLog`` on the store backend): one
+    hash-chained event per verdict that led to an action, pack activation, report, appeal."""
+
+    def append(
+        self,
+        kind: str,
+        *,
+        actor: str,
+        account_id: str | None = None,
+        org_id: str | None = None,
+        subject: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> object: ...
+
+
 # -- image moderation -----------------------------------------------------------------------
 
 ImageChecker = Callable[[bytes, Modality], Verdict]
@@ -243,6 +262,7 @@ class Backends:
     obligations: OutputObligations
     # raises when the backend's store is unreachable (readiness); None: nothing to check
     ping: Callable[[], None] | None = None
+    audit: AuditSink | None = None  # None: no audit log (the embedded backend)
     close: Callable[[], None] | None = None
 
 

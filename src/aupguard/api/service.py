@@ -36,7 +36,7 @@ from aupguard.engine.moderator import Moderator, validate_text
 from aupguard.engine.verdict import Verdict
 from aupguard.errors import InputError
 from aupguard.policy.loader import PackError
-from aupguard.policy.models import Modality
+from aupguard.policy.models import Action, Modality
 from aupguard.policy.registry import ResolvedPack, UnknownPackError
 from aupguard.text.lang import detect_language
 
@@ -402,7 +402,62 @@ async def record_decision(
         statement=statement_of(verdict, outcome, **extra),
         generation_id=generation_id,
     )
+    await audit_verdict(state, principal, verdict, decision_id, outcome, kind=kind)
     return decision_id
+
+
+async def audit_verdict(
+    state: AppState,
+    principal: Principal,
+    verdict: Verdict,
+    decision_id: str,
+    outcome: EnforcementOutcome | None,
+    *,
+    kind: str,
+) -> None:
+    """A verdict that led to an action (blocked, held for review, or account steps) becomes
+    one hash-chained audit event: what the transparency report counts. No content, no
+    personal data: the clause, category, action and where it was decided."""
+    audit = state.backends.audit
+    acted = verdict.action in (Action.BLOCK, Action.REVIEW) or bool(outcome and outcome.actions)
+    if audit is None or not acted:
+        return
+    fired = [h for h in verdict.clauses if h.action is verdict.action] or list(verdict.clauses)
+    first = fired[0] if fired else None
+    data = {
+        "category": first.category if first else "detector-failure",
+        "action": verdict.action.value,
+        "surface": "content",
+        "modality": verdict.modality.value,
+        "language": verdict.lang,
+        "detection": "automated",
+        "decision": "automated",
+        "pack": verdict.pack_id,
+        "pack_version": verdict.pack_version,
+        "clause": first.clause_id if first else None,
+        "clauses": [h.clause_id for h in fired],
+        "steps": list(outcome.actions) if outcome else [],
+        "decision_kind": kind,
+    }
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: audit.append(
+                "verdict.actioned",
+                actor="aupguard",
+                account_id=principal.account_id,
+                org_id=principal.org_id,
+                subject=decision_id,
+                data=data,
+            )
+        )
+    except Exception as exc:  # the record of an action must not vanish silently
+        state.logger.error("audit log append failed: %s: %s", type(exc).__name__, exc)
+        raise ApiError(
+            503,
+            "store_unavailable",
+            "the audit log is unavailable; the decision was not delivered (fail closed)",
+            headers={"Retry-After": "5"},
+        ) from None
 
 
 async def store_call(fn: Any, *args: Any, **kwargs: Any) -> Any:

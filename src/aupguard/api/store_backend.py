@@ -33,7 +33,7 @@ from aupguard.api.seams import (
     UnknownAccountError,
     UnknownKeyError,
 )
-from aupguard.api.settings import Settings
+from aupguard.api.settings import Environment, Settings
 from aupguard.enforcement import (
     ActionKind,
     EnforcedItem,
@@ -45,6 +45,10 @@ from aupguard.enforcement import Principal as StorePrincipal
 from aupguard.engine.verdict import Verdict
 from aupguard.policy.models import Action
 from aupguard.policy.registry import default_registry
+from aupguard.records import AuditLog
+from aupguard.records.audit import checkpoint_every_from_env
+from aupguard.records.errors import SigningKeyError
+from aupguard.records.signing import load_signing_key
 from aupguard.store import (
     AccountClosedError,
     InsufficientCreditsError,
@@ -341,9 +345,23 @@ def open_guard(settings: Settings) -> Guard:
     return Guard(store, pack, fail_open=settings.admission_fail_open)
 
 
+def open_audit_log(settings: Settings, store: Store) -> AuditLog:
+    """The audit log over the store, signing checkpoints with the configured Ed25519 key
+    (generated in development; required in production, where a missing key stops start-up).
+    In ``test`` without a key the log is chained but unsigned."""
+    try:
+        signing_key = load_signing_key(create=settings.env is Environment.DEVELOPMENT)
+    except SigningKeyError:
+        if settings.env is Environment.PRODUCTION:
+            raise
+        signing_key = None
+    return AuditLog(store, signing_key=signing_key, checkpoint_every=checkpoint_every_from_env())
+
+
 def store_backends(settings: Settings, guard: Guard | None = None) -> Backends:
     """The seams over ``guard`` (by default the one ``open_guard`` builds from settings)."""
     guard = guard or open_guard(settings)
+    audit = open_audit_log(settings, guard.store)
     return Backends(
         authenticator=StoreAuthenticator(guard),
         admission=StoreAdmission(guard, settings),
@@ -351,5 +369,6 @@ def store_backends(settings: Settings, guard: Guard | None = None) -> Backends:
         accounts=StoreAccounts(guard),
         obligations=DisclosureOnlyObligations(),
         ping=guard.store.ping,
+        audit=audit,
         close=guard.store.close,
     )

@@ -18,7 +18,7 @@ from aupguard.api.schemas import (
     VersionChoice,
 )
 from aupguard.api.seams import UnknownAccountError
-from aupguard.api.service import require_role, state_of, store_call
+from aupguard.api.service import AppState, require_role, state_of, store_call
 from aupguard.detectors.base import DetectorError
 from aupguard.errors import AupguardError
 from aupguard.policy.loader import PackError
@@ -81,7 +81,17 @@ async def activate(pack_id: str, body: VersionChoice, request: Request) -> PackI
         await store_call(state.packs.activate, pack_id, body.version)
     except UnknownPackError as exc:
         raise _unknown(exc) from None
+    await _audit(state, "pack.activated", f"{pack_id}@{body.version}", {"mode": "live"})
     return _info(state.packs.listing(), pack_id)
+
+
+async def _audit(state: AppState, kind: str, subject: str, data: dict[str, Any]) -> None:
+    """An operator's change to what is enforced, in the audit log (store backend)."""
+    audit = state.backends.audit
+    if audit is not None:
+        await anyio.to_thread.run_sync(
+            lambda: audit.append(kind, actor="admin", subject=subject, data=data)
+        )
 
 
 @router.put(
@@ -98,6 +108,12 @@ async def shadow(pack_id: str, body: VersionChoice, request: Request) -> PackInf
         await store_call(state.packs.set_shadow, pack_id, body.version)
     except UnknownPackError as exc:
         raise _unknown(exc) from None
+    await _audit(
+        state,
+        "pack.activated",
+        f"{pack_id}@{body.version}" if body.version else pack_id,
+        {"mode": "shadow" if body.version else "shadow-off"},
+    )
     return _info(state.packs.listing(), pack_id)
 
 
