@@ -67,6 +67,8 @@ def _builtin_detectors() -> list[type[Detector]]:
     from aupguard.detectors.image_hash_match import HashMatchImageDetector
     from aupguard.detectors.image_metadata import ImageMetadataDetector
     from aupguard.detectors.image_nsfw import NsfwImageDetector
+    from aupguard.detectors.image_nudenet import NudeNetImageDetector
+    from aupguard.detectors.image_nudenet import enabled as nudenet_enabled
     from aupguard.detectors.image_text import ImageTextDetector
     from aupguard.detectors.intellectual_property import IntellectualPropertyDetector
     from aupguard.detectors.lexicon import LexiconDetector
@@ -90,6 +92,8 @@ def _builtin_detectors() -> list[type[Detector]]:
         FaceImageDetector,
         ImageMetadataDetector,
         HostileFileDetector,
+        # opt-in, AGPL-3.0 (AUPGUARD_NUDENET=on with the `nudenet` extra)
+        *([NudeNetImageDetector] if nudenet_enabled() else []),
     ]
 
 
