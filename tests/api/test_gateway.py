@@ -296,3 +296,64 @@ def test_provenance_verify_endpoint_traces_an_output_to_its_generation(service: 
         error_of(
             anonymous.post("/v1/provenance/verify", json={"image": image}), 401, "missing_api_key"
         )
+
+
+HELD_PACK = """
+id: held-test
+name: Outputs about mining are reviewed before release
+version: 1.0.0
+extends: general-usage
+clauses:
+  - id: op-review-mining
+    title: Mining imagery is reviewed before release
+    quote: Outputs about cryptocurrency mining are released after human review.
+    surface: content
+    categories: [crypto-mining]
+    modalities: [output_image]
+    thresholds:
+      crypto-mining: {review: 0.3, block: 0.999}
+    action: review
+"""
+
+
+def test_held_output_is_queued_and_released_only_after_approval(service: Running) -> None:
+    from aupguard.review import DecisionAction, DecisionInput, ReviewDesk, Role, load_routing
+    from aupguard.store import Store
+
+    with service.admin() as admin:
+        assert admin.post("/v1/admin/packs", json={"yaml": HELD_PACK}).status_code == 201
+    with service.client("alice") as http:
+        made = http.post(
+            "/v1/images/generations",
+            json={"prompt": "a poster of a bitcoin mining rig farm", "policy": "held-test"},
+        )
+        assert made.status_code == 200, made.text
+        detail = made.json()["aupguard"]
+        assert detail["delivered"] == 0 and detail["removed"][0]["action"] == "review"
+        decision = detail["removed"][0]["decision_id"]
+        pending = http.get(f"/v1/decisions/{decision}/output")
+        error_of(pending, 409, "pending_review")
+    with service.client("bob") as other:  # another account never sees it
+        error_of(other.get(f"/v1/decisions/{decision}/output"), 404, "not_found")
+
+    # a reviewer finds it in the queue, with the prompt and the (marked) image, and approves
+    with Store.open(service.settings.store_url) as store:
+        desk = ReviewDesk(store, load_routing())
+        reviewer = desk.add_reviewer("rita", "a-long-password-1234", (Role.REVIEWER,), actor="t")
+        item = next(
+            i
+            for q in desk.queues_for(reviewer)
+            for i in desk.list_items(reviewer, q.name)
+            if i.reference == decision
+        )
+        assert item.content_text and "bitcoin" in item.content_text and item.has_image
+        desk.claim(item.id, reviewer)
+        desk.decide(item.id, reviewer, DecisionInput(action=DecisionAction.APPROVE, reason="ok"))
+
+    with service.client("alice") as http:
+        released = http.get(f"/v1/decisions/{decision}/output")
+    assert released.status_code == 200, released.text
+    body = released.json()
+    assert body["outcome"] == "approved" and body["media_type"] == "image/png"
+    image = Image.open(io.BytesIO(base64.b64decode(body["b64_json"])))
+    assert image.size[0] > 0

@@ -21,7 +21,16 @@ from aupguard.api.errors import ApiError
 from aupguard.api.observability import Metrics, configure_logging, log_event
 from aupguard.api.packs import PackManager
 from aupguard.api.records import Records
-from aupguard.api.routes import admin, admin_accounts, checks, gateway, ops, people, provenance
+from aupguard.api.routes import (
+    admin,
+    admin_accounts,
+    checks,
+    gateway,
+    ops,
+    people,
+    provenance,
+    releases,
+)
 from aupguard.api.seams import Backends, ImageChecker, build_backends
 from aupguard.api.service import AppState, make_generator
 from aupguard.api.settings import Settings, load_settings
@@ -185,10 +194,11 @@ def create_app(
         debug=False,  # never a stack trace to a client, whatever AUPGUARD_DEBUG says
     )
     app.state.aupguard = state
-    for module in (checks, gateway, people, admin, admin_accounts, ops, provenance):
+    for module in (checks, gateway, people, releases, admin, admin_accounts, ops, provenance):
         app.include_router(module.router)
     _install_error_handlers(app)
-    mount_review(app, settings)  # the reviewer UI at /review; app.state.review queues items
+    # the reviewer UI at /review; its desk queues review verdicts, reports and appeals
+    state.review = mount_review(app, settings)
     app.add_middleware(EdgeMiddleware, state=state)
     return app
 

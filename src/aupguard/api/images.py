@@ -171,3 +171,16 @@ async def load_image(
         data = await fetch_image(url, settings, param, allow_private=allow_private)
     check_image_header(data, settings, param)
     return data
+
+
+def media_type_of(data: bytes) -> str:
+    """The media type an image's magic bytes announce."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:4] == b"GIF8":
+        return "image/gif"
+    return "application/octet-stream"

@@ -54,6 +54,8 @@ class AppState:
     logger: logging.Logger
     # an image check to use instead of the moderator's (tests, or a separately wired service)
     image_checker: ImageChecker | None = None
+    # the review desk holder (aupguard.web.mount.DeskHolder) when the reviewer UI is mounted
+    review: Any = None
     ready: bool = False
     started: float = field(default_factory=time.time)
 
@@ -387,8 +389,12 @@ async def record_decision(
     outcome: EnforcementOutcome | None = None,
     generation_id: str | None = None,
     decision_id: str | None = None,
+    review_content: ReviewContent | None = None,
+    summary: bool = False,
     **extra: Any,
 ) -> str:
+    """Record the decision (statement of reasons), its audit event, and — for a ``review``
+    verdict — the review item with ``review_content`` (what the reviewer sees)."""
     decision_id = decision_id or new_id("dec")
     await store_call(
         state.records.add_decision,
@@ -402,8 +408,61 @@ async def record_decision(
         statement=statement_of(verdict, outcome, **extra),
         generation_id=generation_id,
     )
+    if summary:  # a summary of decisions recorded (audited, queued) one by one
+        return decision_id
     await audit_verdict(state, principal, verdict, decision_id, outcome, kind=kind)
+    if verdict.action is Action.REVIEW:
+        await queue_for_review(state, principal, verdict, decision_id, review_content)
     return decision_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewContent:
+    """What a reviewer sees of a held item: the text and/or the image (kept only in the
+    review item, never in the statement of reasons or the audit log)."""
+
+    prompt: str | None = None
+    image: bytes | None = None
+    image_type: str | None = None
+    surface: str = "content"
+
+
+async def queue_for_review(
+    state: AppState,
+    principal: Principal,
+    verdict: Verdict,
+    decision_id: str,
+    content: ReviewContent | None,
+) -> None:
+    """A held item goes to the human review queue. If the queue cannot take it the request
+    fails (503): nothing was delivered, and a held item must not be forgotten."""
+    holder = state.review
+    if holder is None:
+        return
+    content = content or ReviewContent()
+
+    def enqueue() -> None:
+        holder.desk().enqueue_verdict(
+            verdict,
+            account_id=principal.account_id,
+            reference=decision_id,
+            prompt=content.prompt,
+            image=content.image,
+            image_type=content.image_type,
+            surface=content.surface,
+        )
+
+    try:
+        await anyio.to_thread.run_sync(enqueue)
+    except Exception as exc:
+        state.logger.error("review enqueue failed: %s: %s", type(exc).__name__, exc)
+        raise ApiError(
+            503,
+            "review_queue_unavailable",
+            "the item was held for review but the review queue is unavailable; nothing was "
+            "delivered, try again",
+            headers={"Retry-After": "5"},
+        ) from None
 
 
 async def audit_verdict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request
 
 from aupguard.api.errors import ApiError, error_responses
-from aupguard.api.images import load_image
+from aupguard.api.images import load_image, media_type_of
 from aupguard.api.openai_map import citations, openai_fields
 from aupguard.api.records import new_id
 from aupguard.api.schemas import (
@@ -22,6 +22,7 @@ from aupguard.api.schemas import (
 from aupguard.api.service import (
     AppState,
     Deadline,
+    ReviewContent,
     admit,
     authenticate,
     check_image,
@@ -241,8 +242,20 @@ async def check(body: CheckRequest, request: Request, background: BackgroundTask
     items = []
     for param, modality, verdict in checked:
         state.metrics.observe_verdict("check", verdict)
+        evidence_of = content[param]
         decision_id = await record_decision(
-            state, principal, kind="check", verdict=verdict, outcome=outcome, input=param
+            state,
+            principal,
+            kind="check",
+            verdict=verdict,
+            outcome=outcome,
+            input=param,
+            review_content=ReviewContent(
+                prompt=evidence_of if isinstance(evidence_of, str) else None,
+                image=evidence_of if isinstance(evidence_of, bytes) else None,
+                image_type=media_type_of(evidence_of) if isinstance(evidence_of, bytes) else None,
+                surface="output" if modality.value.startswith("output") else "content",
+            ),
         )
         items.append(
             CheckedItem(

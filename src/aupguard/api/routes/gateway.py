@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 
 from aupguard.api.errors import ApiError, error_responses
 from aupguard.api.generators import GeneratedImage, GenerationRequest
-from aupguard.api.images import image_moderation_missing, load_image
+from aupguard.api.images import image_moderation_missing, load_image, media_type_of
 from aupguard.api.openai_map import citations
 from aupguard.api.records import new_id
 from aupguard.api.schemas import (
@@ -36,6 +36,7 @@ from aupguard.api.seams import (
 from aupguard.api.service import (
     AppState,
     Deadline,
+    ReviewContent,
     admit,
     authenticate,
     check_depicted_text,
@@ -189,6 +190,11 @@ async def generate_images(
             outcome=outcome,
             generation_id=generation_id,
             decision_id=decision_id,
+            review_content=ReviewContent(
+                prompt=body.prompt
+                + (f"\n[negative prompt] {body.negative_prompt}" if body.negative_prompt else ""),
+                surface="content",
+            ),
             input=what,
         )
         raise _refusal(request_verdict, decision_id, what)
@@ -219,7 +225,7 @@ async def generate_images(
         verdict = await _check_output(state, moderator, image, deadline, param)
         state.metrics.observe_verdict("generation_output", verdict)
         output_verdicts.append(verdict)
-        if verdict.flagged:
+        if verdict.action is Action.BLOCK:
             state.metrics.outputs.labels("removed").inc()
             decision_id = await record_decision(
                 state,
@@ -229,27 +235,10 @@ async def generate_images(
                 generation_id=generation_id,
                 output_index=i,
             )
-            fired = [h for h in verdict.clauses if h.action is verdict.action]
-            reason = (
-                "; ".join(f"{h.citation} {h.title}" for h in fired)
-                or "; ".join(verdict.errors)
-                or verdict.action.value
-            )
-            removed.append(
-                RemovedOutput(
-                    index=i,
-                    decision_id=decision_id,
-                    action=verdict.action.value,
-                    reason=(
-                        "removed under "
-                        if verdict.action is Action.BLOCK
-                        else "held for review under "
-                    )
-                    + reason,
-                    clauses=citations(verdict),
-                )
-            )
+            removed.append(_removed(i, decision_id, verdict, "removed under "))
             continue
+        # allowed, or held for review: marked either way, so what a reviewer releases later
+        # carries its watermark, manifest and disclosure like any other output
         try:
             obligated = await anyio.to_thread.run_sync(
                 state.backends.obligations.apply, image.data, generation_id, choice.live, verdict
@@ -257,13 +246,14 @@ async def generate_images(
         except Exception as exc:  # an output that cannot be marked is held, never sent bare
             state.logger.warning("output obligations failed: %s: %s", type(exc).__name__, exc)
             obligated = ObligatedOutput(
-                data=b"",
+                data=b"",  # nothing releasable: a reviewer sees the prompt, not an unmarked image
                 review_required=True,
                 review_reasons=(f"output obligations could not be applied ({type(exc).__name__})",),
             )
-        if obligated.review_required:
+        if verdict.action is Action.REVIEW or obligated.review_required:
             state.metrics.outputs.labels("held").inc()
-            held = Verdict.model_validate({**verdict.model_dump(), "action": Action.REVIEW.value})
+            held = verdict.model_copy(update={"action": Action.REVIEW})
+            reasons = list(obligated.review_reasons)
             decision_id = await record_decision(
                 state,
                 principal,
@@ -271,15 +261,22 @@ async def generate_images(
                 verdict=held,
                 generation_id=generation_id,
                 output_index=i,
-                held_for_review=list(obligated.review_reasons),
+                held_for_review=reasons,
+                review_content=ReviewContent(
+                    prompt=body.prompt,
+                    image=obligated.data or None,
+                    image_type=media_type_of(obligated.data) if obligated.data else None,
+                    surface="output",
+                ),
             )
             removed.append(
-                RemovedOutput(
+                _removed(i, decision_id, verdict, "held for review under ")
+                if verdict.action is Action.REVIEW
+                else RemovedOutput(
                     index=i,
                     decision_id=decision_id,
                     action=Action.REVIEW.value,
-                    reason="held for human review before release: "
-                    + "; ".join(obligated.review_reasons),
+                    reason="held for human review before release: " + "; ".join(reasons),
                     clauses=citations(verdict),
                 )
             )
@@ -309,6 +306,7 @@ async def generate_images(
         outcome=outcome,
         generation_id=generation_id,
         decision_id=decision_id,
+        summary=True,  # each output's own decision was audited and queued above
         delivered=len(delivered),
         removed=[r.index for r in removed],
     )
@@ -327,6 +325,22 @@ async def generate_images(
             removed=removed,
             account=_account(outcome),
         ),
+    )
+
+
+def _removed(index: int, decision_id: str, verdict: Verdict, lead: str) -> RemovedOutput:
+    fired = [h for h in verdict.clauses if h.action is verdict.action]
+    reason = (
+        "; ".join(f"{h.citation} {h.title}" for h in fired)
+        or "; ".join(verdict.errors)
+        or verdict.action.value
+    )
+    return RemovedOutput(
+        index=index,
+        decision_id=decision_id,
+        action=verdict.action.value,
+        reason=lead + reason,
+        clauses=citations(verdict),
     )
 
 
