@@ -91,6 +91,7 @@ def _populate(store: Store) -> tuple[dict[str, str], dict[str, str]]:
         ("offender", "pro", 10, ("moderate", "generate")),
         ("revoked", "pro", 0, ("moderate",)),
         ("suspendee", "pro", 0, ("moderate",)),
+        ("appellant", "pro", 10, ("moderate", "generate")),
     ]:
         account = store.accounts.create(org.id, external_id=name, plan_id=plan)
         if credits:
@@ -360,3 +361,47 @@ def test_actioned_verdicts_are_in_the_verified_audit_log(deployment: Deployment)
     assert BLOCKED not in dumped and CSAM_PROMPT not in dumped
     report = AuditLog(deployment.store).verify()
     assert report.ok and report.events >= len(events) and report.first_break is None
+
+
+def test_a_banned_account_appeals_and_a_reviewer_restores_it(deployment: Deployment) -> None:
+    """Blocked prompts ban the account; it may still appeal (only a rate limit applies);
+    the appeal reaches the review queue and a reviewer's restore reverses the ban."""
+    from aupguard.review import DecisionAction, DecisionInput, ReviewDesk, Role, load_routing
+
+    account = deployment.accounts["appellant"]
+    decisions = []
+    with deployment.client("appellant") as http:
+        for _ in range(6):
+            response = http.post("/v1/check", json={"prompt": BLOCKED})
+            if response.status_code == 403:
+                break
+            decisions.append(response.json()["items"][0]["decision_id"])
+        else:
+            pytest.fail("the account was never banned")
+        error_of(http.post("/v1/moderations", json={"input": "x"}), 403, "account_banned")
+        banning = decisions[-1]
+        statement = http.get(f"/v1/decisions/{banning}").json()
+        assert statement["statement"]["action_ids"], statement
+        appeal = http.post(
+            "/v1/appeals",
+            json={"decision_id": banning, "statement": "I was quoting a news article."},
+        )
+        assert appeal.status_code == 201, appeal.text
+
+    desk = ReviewDesk(deployment.store, load_routing())
+    reviewer = desk.add_reviewer(
+        f"senior-{len(deployment.urls)}", "a-long-password-1234", (Role.SENIOR,), actor="test"
+    )
+    item = next(
+        i
+        for q in desk.queues_for(reviewer)
+        for i in desk.list_items(reviewer, q.name, limit=500)
+        if i.kind.value == "appeal" and i.reference == banning
+    )
+    desk.claim(item.id, reviewer)
+    desk.decide(item.id, reviewer, DecisionInput(action=DecisionAction.RESTORE, reason="news"))
+
+    with deployment.client("appellant") as http:
+        assert http.post("/v1/moderations", json={"input": "a lighthouse"}).status_code == 200
+    actions = deployment.store.enforcement.actions(account)
+    assert any(a.step == "permanent_ban" and a.reversed_at is not None for a in actions)

@@ -198,9 +198,19 @@ def create_app(
         app.include_router(module.router)
     _install_error_handlers(app)
     # the reviewer UI at /review; its desk queues review verdicts, reports and appeals
-    state.review = mount_review(app, settings)
+    state.review = mount_review(app, settings, _backend_store(state.backends))
     app.add_middleware(EdgeMiddleware, state=state)
     return app
+
+
+def _backend_store(backends: Backends) -> Any:
+    """The store behind the store backend (None for the embedded one)."""
+    try:
+        from aupguard.api.store_backend import StoreAccounts
+    except ImportError:  # no store extra: the embedded backend
+        return None
+    accounts = backends.accounts
+    return accounts.guard.store if isinstance(accounts, StoreAccounts) else None
 
 
 async def _warm_up(state: AppState) -> None:

@@ -154,7 +154,7 @@ class EmbeddedAdmission:
         context: RequestContext | None = None,
     ) -> AdmissionDecision:
         reason = self._suspensions.reason(principal.account_id)
-        if reason is not None:
+        if reason is not None and operation != "appeal":  # a suspended account may appeal
             return AdmissionDecision(
                 allowed=False,
                 status=403,

@@ -167,6 +167,8 @@ class EnforcementOutcome:
     strikes: int = 0
     suspended: bool = False
     reason: str | None = None
+    # ids of the recorded enforcement steps (store backend): an upheld appeal reverses them
+    action_ids: tuple[str, ...] = ()
 
 
 class EnforcementSink(Protocol):

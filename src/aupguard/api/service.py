@@ -376,6 +376,7 @@ def statement_of(
         "errors": list(verdict.errors),
         "detectors": [d.name for d in verdict.detectors],
         "account_actions": list(outcome.actions) if outcome else [],
+        "action_ids": list(outcome.action_ids) if outcome else [],
         **extra,
     }
 

@@ -67,6 +67,8 @@ OPERATION_SCOPES: Mapping[str, str] = {
     "check": "moderate",
     "generation": "generate",
 }
+# operations a suspended or banned account may still do (an appeal is how a ban is undone)
+STANDING_EXEMPT = frozenset({"appeal"})
 POLICY_SCOPE_PREFIX = "policy:"  # a key scope "policy:krea-2" makes that pack the key's default
 MANUAL_SUSPENSION = dt.timedelta(days=3650)  # an operator's suspension lasts until lifted
 
@@ -128,6 +130,9 @@ class StoreAdmission:
         units: int = 1,
         context: RequestContext | None = None,
     ) -> AdmissionDecision:
+        if operation in STANDING_EXEMPT:
+            # a suspended or banned account may still appeal: only a rate limit applies
+            return self._limited(f"{operation}:{principal.account_id}", operation)
         scope = OPERATION_SCOPES.get(operation)
         if scope is not None and not principal.may(scope):
             return AdmissionDecision(
@@ -158,11 +163,15 @@ class StoreAdmission:
         )
 
     def admit_anonymous(self, client: str, operation: str) -> AdmissionDecision:
+        return self._limited(f"anon:{operation}:{client}", operation)
+
+    def _limited(self, key: str, operation: str) -> AdmissionDecision:
+        """Only the people-facing rate limit (reports, appeals), shared through Redis."""
         rate = self._settings.report_rate_per_minute / 60.0
         burst = max(1, math.ceil(self._settings.report_rate_per_minute / 2))
         try:
             limit = self._guard.limiter.decide(
-                [Limit(f"anon:{operation}:{client}", rate, burst)], [], 1.0
+                [Limit(key, rate, burst)], [], 1.0
             )
         except Exception:  # Redis down: fail closed like every other admission
             if self._settings.admission_fail_open:
@@ -254,6 +263,7 @@ class StoreEnforcement:
         reason = standing.reason or next((a.reason for a in done), None)
         return EnforcementOutcome(
             actions=tuple(a.step for a in done),
+            action_ids=tuple(a.id for a in done if a.account_id == principal.account_id),
             strikes=standing.active_points,
             suspended=standing.blocked,
             reason=reason,

@@ -21,10 +21,11 @@ class DeskHolder:
     """Opens the store (``AUPGUARD_DATABASE_URL``, else ``<data dir>/aupguard.db``) on first
     use, so a service that nobody reviews on pays nothing."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, store: Store | None = None):
         self.url = url
         self._desk: ReviewDesk | None = None
         self._store: Store | None = None
+        self._shared = store  # the service's own store (store backend): used, never closed here
         self._lock = threading.Lock()
 
     def desk(self) -> ReviewDesk:
@@ -33,8 +34,11 @@ class DeskHolder:
                 from aupguard.store import Store
 
                 routing = load_routing()
-                self._store = Store.open(self.url)
-                self._desk = ReviewDesk(self._store, routing)
+                if self._shared is not None:
+                    self._desk = ReviewDesk(self._shared, routing)
+                else:
+                    self._store = Store.open(self.url)
+                    self._desk = ReviewDesk(self._store, routing)
             return self._desk
 
     def close(self) -> None:
@@ -45,13 +49,14 @@ class DeskHolder:
             self._desk = None
 
 
-def mount_review(app: FastAPI, settings: Any) -> DeskHolder:
+def mount_review(app: FastAPI, settings: Any, store: Store | None = None) -> DeskHolder:
     """Mount the UI at ``/review`` on the API app; returns the desk holder (also kept in
-    ``app.state.review``)."""
+    ``app.state.review``). ``store``: the service's own store (the store backend's), so the
+    queue, the accounts and the ladder live in one database."""
     from aupguard.web.app import create_review_app
     from aupguard.web.security import web_settings_from_env
 
-    holder = DeskHolder(settings.store_url)
+    holder = DeskHolder(settings.store_url, store)
     production = getattr(getattr(settings, "env", None), "value", "") == "production"
     try:
         web: Any = create_review_app(holder.desk, web_settings_from_env(production=production))
