@@ -173,6 +173,15 @@ class Enforcer:
                 reference=item.reference,
                 actor=actor,
             )
+            # plan the ladder again on the standing read after the strike is written: a
+            # strike written by a concurrent request (another worker) between the first read
+            # and this write counts too, so the last request to read sees every strike and the
+            # step their points reach is taken (at worst twice, never lost)
+            after = self._ladder_standing(account_id)
+            others = after.model_copy(
+                update={"active_points": max(0, after.active_points - s.weight)}
+            )
+            plan = plan_strike(self.pack, verdict, account_id, others, self.settings)
         return self.execute(plan.actions, actor=actor)
 
     def execute(
