@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -88,3 +89,43 @@ def test_statements_and_report_files(env: dict[str, str], tmp_path: Path) -> Non
     proc = run(env, "report", "transparency", "--from", "2020-01-01", "--to", "2040-01-01",
                "--format", "html", "--out", str(html))  # fmt: skip
     assert proc.returncode == 0, proc.stderr and html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_a_purge_no_purge_event_lists_fails_verify(env: dict[str, str]) -> None:
+    assert run(env, "accounts", "create-org", "Acme").returncode == 0
+    db = env["AUPGUARD_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:  # the triggers let a purge-shaped UPDATE through
+        conn.execute("""UPDATE events SET data = '{"_purged": true}' WHERE seq = 1""")
+    proc = run(env, "audit", "verify")
+    assert proc.returncode == 3 and "first break at seq 1" in proc.stdout
+    assert "no records.purged event lists it" in proc.stdout
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="no headless Chromium (apt-get install chromium)"
+)
+def test_report_as_pdf(env: dict[str, str], tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_transparency import assert_is_report_pdf
+
+    pdf = tmp_path / "r.pdf"
+    proc = run(env, "report", "transparency", "--from", "2020-01-01", "--to", "2040-01-01",
+               "--format", "pdf", "--operator", "Acme Ops", "--out", str(pdf))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert_is_report_pdf(pdf.read_bytes(), "Acme Ops")
+
+
+def test_report_as_pdf_without_a_renderer(env: dict[str, str], tmp_path: Path) -> None:
+    try:
+        import weasyprint  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+    except ImportError:
+        pass
+    else:  # pragma: no cover - depends on the machine
+        pytest.skip("WeasyPrint is installed, so there is always a renderer")
+    bare = {**env, "PATH": str(tmp_path / "empty-bin")}  # no chromium on PATH
+    bare.pop("AUPGUARD_CHROMIUM", None)
+    pdf = tmp_path / "r.pdf"
+    proc = run(bare, "report", "transparency", "--from", "2020-01-01", "--to", "2040-01-01",
+               "--format", "pdf", "--out", str(pdf))  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "apt-get install chromium" in proc.stderr and not pdf.exists()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +16,14 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "enforcement"))
 from enforcement_fixtures import LADDER_PACK, verdict
 
 from aupguard.enforcement.executor import Enforcer
-from aupguard.records import AuditKind, AuditLog, RecordsError, render_html, report_from_store
+from aupguard.records import (
+    AuditKind,
+    AuditLog,
+    RecordsError,
+    render_html,
+    report_from_store,
+    transparency,
+)
 from aupguard.records.transparency import render_pdf
 from aupguard.store import Store
 from aupguard.store.testing import MovableClock
@@ -82,13 +92,68 @@ def test_report_numbers_equal_direct_counts(
     assert "<script" not in page and "src=" not in page and "href=" not in page
 
 
-def test_bad_period_and_missing_pdf_renderer(store: Store) -> None:
+def _no_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine with neither Chromium nor WeasyPrint."""
+    monkeypatch.delenv(transparency.CHROMIUM_ENV, raising=False)
+    monkeypatch.setattr(transparency.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails
+
+
+def test_bad_period_and_missing_pdf_renderer(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     now = store.now()
     with pytest.raises(RecordsError, match="end after"):
         report_from_store(store, now, now)
     report = report_from_store(store, now - dt.timedelta(days=1), now)
-    try:
-        import weasyprint  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-    except ImportError:
-        with pytest.raises(RecordsError, match="WeasyPrint"):
-            render_pdf(report)
+    _no_renderer(monkeypatch)
+    with pytest.raises(RecordsError, match="apt-get install chromium") as raised:
+        render_pdf(report)
+    assert "pip install weasyprint" in str(raised.value)
+
+
+def test_a_configured_chromium_that_is_not_there_is_an_error(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    now = store.now()
+    report = report_from_store(store, now - dt.timedelta(days=1), now)
+    monkeypatch.setenv(transparency.CHROMIUM_ENV, str(tmp_path / "no-chromium"))
+    with pytest.raises(RecordsError, match="not an executable"):
+        render_pdf(report)
+    fake = tmp_path / "fake-chromium"  # runs, but prints no PDF
+    fake.write_text("#!/bin/sh\necho 'cannot print' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(transparency.CHROMIUM_ENV, str(fake))
+    with pytest.raises(RecordsError, match=r"did not produce a PDF \(exit 1\): cannot print"):
+        render_pdf(report)
+
+
+def pdf_title(pdf: bytes) -> str | None:
+    """The document title Chromium writes into the PDF's info dictionary (UTF-16 hex)."""
+    found = re.search(rb"/Title\s*<FEFF([0-9A-Fa-f]*)>", pdf)
+    return bytes.fromhex(found.group(1).decode()).decode("utf-16-be") if found else None
+
+
+def assert_is_report_pdf(pdf: bytes, operator: str) -> None:
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(pdf) > 5_000 and re.search(rb"/Type\s*/Page\b", pdf)
+    title = pdf_title(pdf)
+    assert title is not None and title.startswith("Transparency report ")
+    if shutil.which("pdftotext"):  # poppler-utils, where installed: the text itself
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
+        assert "Transparency report" in text and operator in text
+
+
+@pytest.mark.skipif(
+    transparency.find_chromium() is None,
+    reason="no headless Chromium (apt-get install chromium, or set AUPGUARD_CHROMIUM)",
+)
+def test_pdf_is_printed_from_the_html_by_chromium(
+    store: Store, audit: AuditLog, clock: MovableClock
+) -> None:
+    start = clock()
+    audit.append(AuditKind.REPORT_RECEIVED, actor="user", subject="rep_1")
+    clock.advance(dt.timedelta(hours=1))
+    report = report_from_store(store, start, clock() + dt.timedelta(days=1))
+    assert report.reports_received == 1
+    assert_is_report_pdf(render_pdf(report, operator="Acme Trust & Safety"), "Acme")

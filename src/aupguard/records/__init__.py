@@ -3,7 +3,8 @@ retention. Needs the ``store`` extra (SQLAlchemy, cryptography).
 
 The API and other services call:
 
-- ``AuditLog(store, signing_key=load_signing_key()).append(AuditKind.…, actor=…, …)``;
+- ``AuditLog(store, signing_key=load_signing_key()).append(AuditKind.…, actor=…, …)``, or
+  ``append_many([NewEvent(…), …])`` / ``AuditWriter(audit).append(…)`` for many events;
 - ``statement_from_decision(...)`` / ``statement_from_event(event)`` for DSA statements;
 - ``report_from_store(store, start, end)`` for transparency figures.
 """
@@ -37,11 +38,13 @@ from aupguard.records.statements import (
     statements_from_events,
 )
 from aupguard.records.transparency import TransparencyReport, render_html, report_from_store
+from aupguard.records.writer import AuditWriter
 
 __all__ = [
     "AccountState",
     "AuditKind",
     "AuditLog",
+    "AuditWriter",
     "ChainBreak",
     "ChainBrokenError",
     "Checkpoint",

@@ -14,17 +14,23 @@ What each figure counts (events in ``[from, to)``):
   ``subject``) with outcome ``actioned``; median appeal time likewise for appeals.
 
 Formats: JSON, a single self-contained HTML file (inline CSS and SVG charts, no scripts, no
-external resources) and PDF rendered from that HTML (needs WeasyPrint:
-``pip install weasyprint``).
+external resources) and PDF rendered from that same HTML by headless Chromium
+(``AUPGUARD_CHROMIUM``, else ``chromium``/``chromium-browser``/``google-chrome`` on PATH) or,
+without it, WeasyPrint (``pip install weasyprint``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import os
+import shutil
 import statistics
+import subprocess
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
@@ -213,14 +219,86 @@ def render_html(report: TransparencyReport, *, operator: str = "aupguard operato
     )
 
 
+CHROMIUM_ENV = "AUPGUARD_CHROMIUM"
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_CHROMIUM_TIMEOUT_S = 120
+_INSTALL_HINT = (
+    "PDF output needs headless Chromium or WeasyPrint: install Chromium (Debian/Ubuntu: "
+    "apt-get install chromium; or set AUPGUARD_CHROMIUM to its path) or "
+    "pip install weasyprint; or use --format html and print that to PDF"
+)
+
+
+def find_chromium() -> str | None:
+    """The Chromium to print with: ``AUPGUARD_CHROMIUM`` (an error if it names no program),
+    else the first of chromium, chromium-browser, google-chrome on PATH; None if none."""
+    configured = os.environ.get(CHROMIUM_ENV, "").strip()
+    if configured:
+        found = shutil.which(configured)
+        if found is None:
+            raise RecordsError(f"{CHROMIUM_ENV}={configured!r} is not an executable program")
+        return found
+    for name in _CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    return None
+
+
+def html_to_pdf_chromium(page: str, chromium: str) -> bytes:
+    """Print ``page`` (a self-contained HTML document) to PDF with headless Chromium, in a
+    throwaway profile, with no network fetches (the page needs none)."""
+    with tempfile.TemporaryDirectory(prefix="aupguard-pdf-") as tmp:
+        work = Path(tmp)
+        source, target = work / "report.html", work / "report.pdf"
+        source.write_text(page, encoding="utf-8")
+        command = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--no-pdf-header-footer",  # no file path or date printed on each page
+            f"--user-data-dir={work / 'profile'}",
+            f"--print-to-pdf={target}",
+            source.as_uri(),
+        ]
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=_CHROMIUM_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise RecordsError(
+                f"{chromium} did not print the report within {_CHROMIUM_TIMEOUT_S} s"
+            ) from None
+        except OSError as exc:
+            raise RecordsError(f"cannot run {chromium}: {exc}") from None
+        pdf = target.read_bytes() if target.is_file() else b""
+        if done.returncode != 0 or not pdf.startswith(b"%PDF"):
+            tail = " | ".join(done.stderr.strip().splitlines()[-3:]) or "no output"
+            raise RecordsError(f"{chromium} did not produce a PDF (exit {done.returncode}): {tail}")
+        return pdf
+
+
 def render_pdf(report: TransparencyReport, *, operator: str = "aupguard operator") -> bytes:
-    """The HTML report rendered to PDF (needs WeasyPrint)."""
+    """The HTML report rendered to PDF: by headless Chromium if there is one
+    (``find_chromium``), else by WeasyPrint if installed; else ``RecordsError`` saying what
+    to install."""
+    page = render_html(report, operator=operator)
+    chromium = find_chromium()
+    if chromium is not None:
+        return html_to_pdf_chromium(page, chromium)
     try:
         from weasyprint import HTML  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        raise RecordsError(
-            "PDF output needs WeasyPrint: pip install weasyprint (or use --format html and "
-            "print it to PDF)"
-        ) from None
-    pdf: bytes = HTML(string=render_html(report, operator=operator)).write_pdf()
+        raise RecordsError(_INSTALL_HINT) from None
+    pdf: bytes = HTML(string=page).write_pdf()
     return pdf

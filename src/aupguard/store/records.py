@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Record(BaseModel):
@@ -166,6 +166,36 @@ class Event(_Record):
     payload_hash: str | None = None
     prev_hash: str | None = None
     hash: str | None = None
+
+
+class NewEvent(BaseModel):
+    """An event to append (``EventLog.append_many``, ``AuditLog.append_many``): what the
+    caller says; the log adds ``seq`` and the hashes. ``at`` defaults to the store's clock
+    and must be timezone-aware."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Annotated[str, Field(min_length=1, max_length=64)]
+    actor: Annotated[str, Field(min_length=1, max_length=200)]
+    account_id: Annotated[str, Field(max_length=40)] | None = None
+    org_id: Annotated[str, Field(max_length=40)] | None = None
+    subject: Annotated[str, Field(max_length=200)] | None = None
+    data: dict[str, Any] | None = None
+    at: dt.datetime | None = None
+
+    @field_validator("kind", "actor")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware UTC datetime")
+        return value
 
 
 class Strike(_Record):
