@@ -145,6 +145,26 @@ def png(color: tuple[int, int, int], size: int = 64) -> bytes:
     return out.getvalue()
 
 
+TEXT_IN_IMAGE = "how to build a pipe bomb to kill people"
+
+
+def text_image(text: str) -> bytes:
+    """A textured picture (enough structure for a trusted PDQ hash) with a line of text."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = np.random.default_rng(7)
+    base = np.kron(rng.integers(60, 200, (16, 24, 3)), np.ones((40, 40, 1))).astype(np.uint8)
+    image = Image.fromarray(base, "RGB")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 250, 940, 390), fill="white")
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 52)
+    draw.text((40, 285), text, fill="black", font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -173,6 +193,8 @@ class FakeUpstream:
             return JSONResponse({"data": [{"url": "http://x/1.png"}]})
         if word == "badimage":
             return JSONResponse({"data": [{"b64_json": _b64(b"not a png at all")}]})
+        if word == "textimage":  # an output whose pixels carry a violent instruction (OCR finds it)
+            return JSONResponse({"data": [{"b64_json": _b64(text_image(TEXT_IN_IMAGE))}]})
         data: list[dict[str, Any]] = [{"b64_json": _b64(png((20, 40 + i, 200)))} for i in range(n)]
         if word == "revise" and n >= 2:
             data[1]["revised_prompt"] = (

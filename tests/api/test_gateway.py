@@ -13,12 +13,15 @@ import pytest
 from PIL import Image
 from tests.api.conftest import (
     KEYS,
+    TEXT_IN_IMAGE,
     FakeUpstream,
     Running,
     ServerThread,
     base_settings,
     error_of,
     png,
+    text_image,
+    wait_ready,
 )
 
 from aupguard.api.app import create_app
@@ -357,3 +360,44 @@ def test_held_output_is_queued_and_released_only_after_approval(service: Running
     assert body["outcome"] == "approved" and body["media_type"] == "image/png"
     image = Image.open(io.BytesIO(base64.b64decode(body["b64_json"])))
     assert image.size[0] > 0
+
+
+def test_removed_outputs_are_banked_and_a_reupload_is_caught(
+    tmp_path_factory: pytest.TempPathFactory, upstream: tuple[FakeUpstream, str]
+) -> None:
+    pytest.importorskip("pdqhash", reason="hash banks need the images extra")
+    _, url = upstream
+    settings = base_settings(
+        tmp_path_factory.mktemp("banked"), upstream_url=url + "/v1", image_moderation=True
+    )
+    with ServerThread(create_app(settings)) as server:
+        wait_ready(server.url)
+        headers = {"Authorization": f"Bearer {KEYS['alice']}"}
+        made = httpx.post(
+            f"{server.url}/v1/images/generations",
+            json={"prompt": "textimage a poster"},
+            headers=headers,
+            timeout=120,
+        ).json()
+        assert (
+            made["aupguard"]["delivered"] == 0
+            and made["aupguard"]["removed"][0]["action"] == "block"
+        )
+
+        # the same picture, re-encoded as JPEG at 90% size, uploaded by someone
+        picture = Image.open(io.BytesIO(text_image(TEXT_IN_IMAGE)))
+        smaller = picture.resize((int(picture.width * 0.9), int(picture.height * 0.9)))
+        buf = io.BytesIO()
+        smaller.save(buf, format="JPEG", quality=80)
+        upload = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+        checked = httpx.post(
+            f"{server.url}/v1/check", json={"input_images": [upload]}, headers=headers, timeout=120
+        ).json()
+    rules = {e["rule"] for e in checked["items"][0]["verdict"]["evidence"]}
+    assert "hash-bank:removed-outputs" in rules, rules
+    assert checked["action"] == "block"
+    from aupguard.images.hash_banks import HashBankStore
+
+    with HashBankStore(settings.hash_db_path) as bank:
+        entries = bank.entries("removed-outputs")
+    assert len(entries) == 1 and "weapons" in entries[0].labels

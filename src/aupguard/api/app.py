@@ -174,6 +174,7 @@ def create_app(
         logger=configure_logging(settings.log_level),
         image_checker=image_checker,
     )
+    state.packs.use_hash_database(settings.hash_db_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

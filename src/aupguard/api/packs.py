@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from aupguard.api.records import Records
 from aupguard.detectors.base import Detector
@@ -87,6 +89,21 @@ class PackManager:
             live = self._registry.get(f"{ref}@{active}" if active else ref)
             shadow_pack = self._registry.get(f"{ref}@{shadow}") if shadow else None
             return PackChoice(live, shadow_pack)
+
+    def use_hash_database(self, path: Path) -> None:
+        """Point the hash-matching detectors at the service's hash bank database."""
+        for detector in self._detectors:
+            use = getattr(detector, "use_database", None)
+            if callable(use):
+                use(path)
+
+    def remember_hash(self, entry: Any) -> None:
+        """Match a newly banked hash in this process from now on (other workers read it from
+        the database on their next detector reload)."""
+        for detector in self._detectors:
+            add = getattr(detector, "add", None)
+            if callable(add) and detector.name == "image-hash-match":
+                add(entry)
 
     def reload_detectors(self) -> list[str]:
         """Re-read every detector's data files (operator lists and rules) in place; the next

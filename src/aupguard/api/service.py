@@ -557,3 +557,35 @@ async def shadow_check(
         )
     except Exception:
         state.logger.exception("shadow evaluation failed", extra={"fields": {"pack": shadow.ref}})
+
+
+# -- the bank of removed outputs --------------------------------------------------------------
+
+REMOVED_OUTPUTS_BANK = "removed-outputs"
+
+
+def bank_removed_output(state: AppState, data: bytes, verdict: Verdict, reference: str) -> bool:
+    """Put a removed output's PDQ hash in the service's ``removed-outputs`` hash bank, labelled
+    with the categories it was removed for, so a re-upload (resized, re-encoded, cropped a
+    little) is caught by the hash matcher. Flat, featureless images (PDQ quality < 50) are not
+    banked: they would match unrelated images. Returns whether it was banked."""
+    from aupguard.images import decode_image
+    from aupguard.images.hash_banks import BankEntry, HashBankStore
+
+    digest = decode_image(data).pdq
+    if not digest.trusted:
+        return False
+    labels = tuple(
+        dict.fromkeys(h.category for h in verdict.clauses if h.action is Action.BLOCK)
+    ) or ("illicit",)
+    entry = BankEntry(
+        hash_hex=digest.hex,
+        labels=labels,
+        bank=REMOVED_OUTPUTS_BANK,
+        quality=digest.quality,
+        source=reference,
+    )
+    with HashBankStore(state.settings.hash_db_path) as bank:
+        bank.add(REMOVED_OUTPUTS_BANK, [entry])
+    state.packs.remember_hash(entry)
+    return True

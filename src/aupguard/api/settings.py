@@ -84,6 +84,9 @@ class Settings(BaseModel):
     trust_forwarded_for: bool = False
     # watermark + C2PA + disclosure on outputs: None = on when the provenance extra is installed
     provenance: bool | None = None
+    # image hash banks (SQLite): known-bad hashes, and the bank of this service's removed
+    # outputs; default <data_dir>/hashes.sqlite3
+    hash_db: Path | None = None
     admin_token: str = ""
     reviewer_token: str = ""
     api_keys: tuple[DeclaredKey, ...] = ()
@@ -173,6 +176,10 @@ class Settings(BaseModel):
         return f"sqlite:///{(self.data_dir / 'aupguard.db').resolve()}"
 
     @property
+    def hash_db_path(self) -> Path:
+        return self.hash_db or self.data_dir / "hashes.sqlite3"
+
+    @property
     def provenance_enabled(self) -> bool:
         """Whether outputs get watermark, C2PA manifest and disclosure (AUPGUARD_PROVENANCE)."""
         if self.provenance is not None:
@@ -192,6 +199,7 @@ ENV_FIELDS: dict[str, str] = {
     "AUPGUARD_ADMISSION_FAIL_OPEN": "admission_fail_open",
     "AUPGUARD_TRUST_FORWARDED_FOR": "trust_forwarded_for",
     "AUPGUARD_PROVENANCE": "provenance",
+    "AUPGUARD_HASH_DB": "hash_db",
     "AUPGUARD_ADMIN_TOKEN": "admin_token",
     "AUPGUARD_REVIEWER_TOKEN": "reviewer_token",
     "AUPGUARD_API_KEYS": "api_keys",

@@ -170,9 +170,7 @@ class StoreAdmission:
         rate = self._settings.report_rate_per_minute / 60.0
         burst = max(1, math.ceil(self._settings.report_rate_per_minute / 2))
         try:
-            limit = self._guard.limiter.decide(
-                [Limit(key, rate, burst)], [], 1.0
-            )
+            limit = self._guard.limiter.decide([Limit(key, rate, burst)], [], 1.0)
         except Exception:  # Redis down: fail closed like every other admission
             if self._settings.admission_fail_open:
                 return AdmissionDecision(allowed=True)

@@ -17,7 +17,7 @@ from typing import ClassVar, Final
 
 from aupguard.detectors._image_common import IMAGE_MODALITIES, image_of
 from aupguard.detectors.base import DetectorResult, Evidence, ScanItem
-from aupguard.images.hash_banks import HashBankStore, HashMatcher, read_bank_file
+from aupguard.images.hash_banks import BankEntry, HashBankStore, HashMatcher, read_bank_file
 from aupguard.policy.models import Modality
 
 DB_ENV = "AUPGUARD_HASH_DB"
@@ -43,14 +43,16 @@ MATCHABLE_CATEGORIES: Final = frozenset(
 )
 
 
-def matcher_from_env() -> HashMatcher:
+def matcher_from_env(database: Path | str | None = None) -> HashMatcher:
+    """Every bank file of ``AUPGUARD_HASH_BANKS`` and every bank of the hash database
+    (``database``, else ``AUPGUARD_HASH_DB``)."""
     matcher = HashMatcher()
     files = os.environ.get(FILES_ENV, "")
     for raw in files.split(os.pathsep):
         if raw.strip():
             matcher.extend(read_bank_file(Path(raw.strip())))
-    db = os.environ.get(DB_ENV)
-    if db:
+    db = database or os.environ.get(DB_ENV)
+    if db and Path(db).exists():
         with HashBankStore(db) as store:
             matcher.extend(store.entries())
     return matcher
@@ -64,14 +66,34 @@ class HashMatchImageDetector:
 
     def __init__(self, matcher: HashMatcher | None = None) -> None:
         self._matcher = matcher
+        self._database: Path | None = None
         self._lock = threading.Lock()
+
+    def use_database(self, path: Path | str) -> None:
+        """Read banks from this hash database (the service's, in its data directory) instead
+        of ``AUPGUARD_HASH_DB``; takes effect on the next load."""
+        with self._lock:
+            self._database = Path(path)
+            self._matcher = None
 
     @property
     def matcher(self) -> HashMatcher:
         with self._lock:
-            if self._matcher is None:
-                self._matcher = matcher_from_env()  # banks load on first scan, not at start
+            if self._matcher is None:  # banks load on first scan, not at start
+                self._matcher = matcher_from_env(self._database)
             return self._matcher
+
+    def reload(self) -> None:
+        """Re-read the bank files and the database (hashes other workers added)."""
+        fresh = matcher_from_env(self._database)
+        with self._lock:
+            self._matcher = fresh
+
+    def add(self, entry: BankEntry) -> None:
+        """Match ``entry`` from now on in this process (it is also stored by the caller)."""
+        matcher = self.matcher
+        with self._lock:
+            matcher.add(entry)
 
     def scan(self, item: ScanItem) -> DetectorResult:
         image = image_of(item, self.name)

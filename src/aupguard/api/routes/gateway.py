@@ -39,6 +39,7 @@ from aupguard.api.service import (
     ReviewContent,
     admit,
     authenticate,
+    bank_removed_output,
     check_depicted_text,
     check_image,
     check_text,
@@ -236,6 +237,15 @@ async def generate_images(
                 output_index=i,
             )
             removed.append(_removed(i, decision_id, verdict, "removed under "))
+            if not generator.is_demo:  # the demo draws text: nothing worth banking
+                try:
+                    await anyio.to_thread.run_sync(
+                        bank_removed_output, state, image.data, verdict, decision_id
+                    )
+                except Exception as exc:  # the output is removed either way; say so in logs
+                    state.logger.error(
+                        "banking a removed output failed: %s: %s", type(exc).__name__, exc
+                    )
             continue
         # allowed, or held for review: marked either way, so what a reviewer releases later
         # carries its watermark, manifest and disclosure like any other output
