@@ -335,16 +335,31 @@ class Enforcer:
             linked_accounts=tuple(link.account_id for link in links),
             retention_until=sealed.retain_until,
         )
-        path = write_report(report, self.reports_dir)
-        self.store.vault.set_report_path(sealed.id, str(path))
         report_step = steps.get(LadderStep.REPORT_TO_AUTHORITIES)
+        reason = f"report package {report.report_id} prepared for the NCMEC CyberTipline"
+        report_data: dict[str, object] = {"report_id": report.report_id}
+        try:
+            path = write_report(report, self.reports_dir)
+        except OSError as exc:
+            # a full or read-only disk must not lose the report: the step is recorded as not
+            # written, naming the sealed evidence it is prepared from (the ban and the vault
+            # item are already in the database); never the content itself, which the event
+            # log must not hold
+            reason += (
+                f"; NOT WRITTEN to {self.reports_dir} ({exc.strerror or exc}): prepare it "
+                f"again from vault item {sealed.id} once the disk is fixed"
+            )
+            report_data |= {"path": None, "write_error": str(exc), "vault_item_id": sealed.id}
+        else:
+            self.store.vault.set_report_path(sealed.id, str(path))
+            report_data["path"] = str(path)
         done.append(
             self._carry_out(
                 EnforcementAction(
                     kind=ActionKind.REPORT_TO_AUTHORITIES,
                     step_id=report_step.id if report_step else "csam-report",
-                    reason=f"report package {report.report_id} prepared for the NCMEC CyberTipline",
-                    data={"report_id": report.report_id, "path": str(path)},
+                    reason=reason,
+                    data=report_data,
                     **base,
                 ),
                 actor,
