@@ -937,3 +937,8 @@ _register_review_cli(main)
 from aupguard.records.cli import register as _register_records_cli  # noqa: E402
 
 _register_records_cli(main)
+
+# -- bulk re-scan of an archive (aupguard/scan/cli.py) ---------------------------------------
+from aupguard.scan.cli import register as _register_scan_cli  # noqa: E402
+
+_register_scan_cli(main)
