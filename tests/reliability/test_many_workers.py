@@ -86,12 +86,12 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _wait_for_workers(url: str, proc: subprocess.Popen[bytes], timeout: float = 45) -> None:
+def _wait_for_workers(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
     """Ready when many fresh connections in a row (spread over the workers by the kernel)
     answer /readyz 200, so every worker finished its warm-up."""
     deadline = time.monotonic() + timeout
     in_a_row = 0
-    while in_a_row < 4 * WORKERS:
+    while in_a_row < 3 * WORKERS:
         if proc.poll() is not None:
             raise RuntimeError(f"aupguard serve exited with {proc.returncode}")
         if time.monotonic() > deadline:
