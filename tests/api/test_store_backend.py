@@ -92,6 +92,7 @@ def _populate(store: Store) -> tuple[dict[str, str], dict[str, str]]:
         ("revoked", "pro", 0, ("moderate",)),
         ("suspendee", "pro", 0, ("moderate",)),
         ("appellant", "pro", 10, ("moderate", "generate")),
+        ("sharer", "pro", 10, ("moderate", "generate")),
     ]:
         account = store.accounts.create(org.id, external_id=name, plan_id=plan)
         if credits:
@@ -133,15 +134,15 @@ def deployment(
     tmp = tmp_path_factory.mktemp(f"store-{request.param}")
     with open_test_store(request.param, tmp, MovableClock()) as store:
         keys, accounts = _populate(store)
-        settings = _settings(tmp)
         servers = 1 if redis_url is None else 2
         prefix = unique_name("aupg_api") + ":"  # one deployment: one namespace in Redis
-        # one guard per server, as separate worker processes would have: nothing shared
-        # but the database and Redis
-        apps = [
-            create_app(settings, store_backends(settings, _guard(store, tmp, redis_url, prefix)))
-            for _ in range(servers)
-        ]
+        # one guard and one data directory per server, as separate hosts would have:
+        # nothing shared but the database and Redis
+        apps = []
+        for i in range(servers):
+            settings = _settings(tmp / f"host{i}")
+            guard = _guard(store, tmp, redis_url, prefix)
+            apps.append(create_app(settings, store_backends(settings, guard)))
         threads = [ServerThread(app) for app in apps]
         for thread in threads:
             thread.__enter__()
@@ -405,3 +406,39 @@ def test_a_banned_account_appeals_and_a_reviewer_restores_it(deployment: Deploym
         assert http.post("/v1/moderations", json={"input": "a lighthouse"}).status_code == 200
     actions = deployment.store.enforcement.actions(account)
     assert any(a.step == "permanent_ban" and a.reversed_at is not None for a in actions)
+
+
+SHARED_PACK = """
+id: shared-test
+name: Uploaded through one worker, used by all
+version: 1.0.0
+extends: general-usage
+"""
+
+
+def test_decisions_and_packs_are_shared_by_every_server(deployment: Deployment) -> None:
+    """On the store backend the service's records live in the database: a decision made by
+    one server is readable through another, and a pack uploaded to one is used by all."""
+    import time
+
+    last = len(deployment.urls) - 1
+    with deployment.client("sharer", server=0) as first:
+        decision = first.post("/v1/check", json={"prompt": BLOCKED}).json()["items"][0][
+            "decision_id"
+        ]
+    with deployment.client("sharer", server=last) as other:
+        statement = other.get(f"/v1/decisions/{decision}")
+    assert statement.status_code == 200, statement.text
+    assert statement.json()["action"] == "block"
+    with httpx.Client(
+        base_url=deployment.urls[0], headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+    ) as admin:
+        assert admin.post("/v1/admin/packs", json={"yaml": SHARED_PACK}).status_code == 201
+    with deployment.client("sharer", server=last) as other:
+        for _ in range(100):  # workers look for pack changes every few seconds
+            checked = other.post("/v1/check", json={"prompt": "a cat", "policy": "shared-test"})
+            if checked.status_code == 200:
+                break
+            time.sleep(0.1)
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["policy"] == "shared-test@1.0.0"

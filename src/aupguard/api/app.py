@@ -20,7 +20,7 @@ from aupguard import __version__
 from aupguard.api.errors import ApiError
 from aupguard.api.observability import Metrics, configure_logging, log_event
 from aupguard.api.packs import PackManager
-from aupguard.api.records import Records
+from aupguard.api.records import Records, RecordsStore
 from aupguard.api.routes import (
     admin,
     admin_accounts,
@@ -163,10 +163,11 @@ def create_app(
     """The application. With no arguments, settings come from the environment (this is the
     factory ``aupguard serve`` gives uvicorn for every worker)."""
     settings = settings or load_settings()
-    records = Records(settings.db_path)
+    backends = backends or build_backends(settings)
+    records = _records_for(settings, backends)
     state = AppState(
         settings=settings,
-        backends=backends or build_backends(settings),
+        backends=backends,
         records=records,
         packs=PackManager(records, Limits(max_text_chars=settings.max_text_chars)),
         metrics=Metrics(),
@@ -202,6 +203,17 @@ def create_app(
     state.review = mount_review(app, settings, _backend_store(state.backends))
     app.add_middleware(EdgeMiddleware, state=state)
     return app
+
+
+def _records_for(settings: Settings, backends: Backends) -> RecordsStore:
+    """The store backend keeps the service's records in its database (shared by every
+    worker on every host); the embedded backend in a SQLite file in the data directory."""
+    store = _backend_store(backends)
+    if store is not None:
+        from aupguard.api.records_store import StoreRecords
+
+        return StoreRecords(store)
+    return Records(settings.db_path)
 
 
 def _backend_store(backends: Backends) -> Any:

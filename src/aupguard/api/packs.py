@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aupguard.api.records import Records
+from aupguard.api.records import RecordConflictError, RecordsStore
 from aupguard.detectors.base import Detector
 from aupguard.detectors.registry import default_registry as default_detectors
 from aupguard.engine.moderator import Limits, Moderator
@@ -31,7 +31,9 @@ class PackConflictError(ValueError):
 
 
 class PackManager:
-    def __init__(self, records: Records, limits: Limits, detectors: list[Detector] | None = None):
+    def __init__(
+        self, records: RecordsStore, limits: Limits, detectors: list[Detector] | None = None
+    ):
         self._records = records
         self._limits = limits
         self._detectors = detectors if detectors is not None else default_detectors().create_all()
@@ -163,7 +165,12 @@ class PackManager:
                 )
             uploads = [*self._records.uploaded_packs(), (pack.id, pack.version, yaml_text)]
             registry = self._build(uploads)  # raises PackError (extends problems included)
-            self._records.add_pack(pack.id, pack.version, yaml_text)
+            try:
+                self._records.add_pack(pack.id, pack.version, yaml_text)
+            except RecordConflictError:  # another worker uploaded it a moment ago
+                raise PackConflictError(
+                    f"pack {pack.id}@{pack.version} already exists; upload a new version"
+                ) from None
             self._registry = registry
             self.refresh(force=True)
             return self._registry.get(f"{pack.id}@{pack.version}")

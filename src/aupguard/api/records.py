@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -80,6 +80,58 @@ class StoreUnavailableError(RuntimeError):
     """The records store cannot be read or written (the service fails closed on it)."""
 
 
+class RecordConflictError(ValueError):
+    """The record exists already (a pack version uploaded twice, a decision appealed twice)."""
+
+
+class RecordsStore(Protocol):
+    """What the routes need of the service's records: ``Records`` (a SQLite file per host,
+    the embedded backend) or ``records_store.StoreRecords`` (the store's database)."""
+
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
+    def add_decision(
+        self,
+        *,
+        decision_id: str,
+        account_id: str,
+        org_id: str | None,
+        kind: str,
+        policy: str,
+        action: str,
+        modality: str,
+        statement: dict[str, Any],
+        generation_id: str | None = None,
+    ) -> None: ...
+    def get_decision(self, decision_id: str) -> dict[str, Any] | None: ...
+    def add_report(
+        self, *, reporter_account: str | None, category: str, reason: str, item: dict[str, Any]
+    ) -> dict[str, Any]: ...
+    def get_report(self, report_id: str) -> dict[str, Any] | None: ...
+    def add_appeal(
+        self, *, decision_id: str, account_id: str, statement: str
+    ) -> dict[str, Any]: ...
+    def add_shadow_result(
+        self,
+        *,
+        pack_id: str,
+        live_version: str,
+        shadow_version: str,
+        modality: str,
+        live_action: str,
+        shadow_action: str,
+        shadow_categories: list[str],
+    ) -> None: ...
+    def shadow_summary(self, pack_id: str) -> list[dict[str, Any]]: ...
+    def add_pack(self, pack_id: str, version: str, yaml_text: str) -> None: ...
+    def uploaded_packs(self) -> list[tuple[str, str, str]]: ...
+    def set_pack_state(
+        self, pack_id: str, *, active: str | bool | None = False, shadow: str | bool | None = False
+    ) -> None: ...
+    def pack_states(self) -> dict[str, tuple[str | None, str | None]]: ...
+    def packs_generation(self) -> int: ...
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
@@ -111,7 +163,7 @@ class Records:
                     yield conn
             except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as exc:
                 if isinstance(exc, sqlite3.IntegrityError):
-                    raise
+                    raise RecordConflictError(str(exc)) from exc
                 self._conn = None
                 raise StoreUnavailableError(f"records store {self.path}: {exc}") from exc
 

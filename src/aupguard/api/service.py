@@ -16,7 +16,12 @@ from aupguard.api.errors import ApiError
 from aupguard.api.generators import DemoGenerator, Generator, UpstreamGenerator
 from aupguard.api.observability import Metrics
 from aupguard.api.packs import PackChoice, PackManager
-from aupguard.api.records import Records, StoreUnavailableError, new_id
+from aupguard.api.records import (
+    RecordConflictError,
+    RecordsStore,
+    StoreUnavailableError,
+    new_id,
+)
 from aupguard.api.seams import (
     AdmissionDecision,
     AuthError,
@@ -47,7 +52,7 @@ Role = Literal["admin", "reviewer"]
 class AppState:
     settings: Settings
     backends: Backends
-    records: Records
+    records: RecordsStore
     packs: PackManager
     metrics: Metrics
     generator: Generator
@@ -524,6 +529,8 @@ async def store_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """A records call off the event loop; a store failure fails the request closed (503)."""
     try:
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+    except RecordConflictError as exc:  # a concurrent request got there first
+        raise ApiError(409, "conflict", f"this was recorded already: {exc}") from None
     except StoreUnavailableError:
         raise ApiError(
             503,
