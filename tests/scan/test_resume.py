@@ -35,7 +35,7 @@ def _input(tmp_path: Path) -> Path:
 
 def _scan_command(src: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "aupguard", "scan", str(src), "-p", "general-usage",
-            "-o", str(out), "--workers", "1", "--chunk-size", "4", "--quiet", "--json"]  # fmt: skip
+            "-o", str(out), "--workers", "2", "--chunk-size", "4", "--quiet", "--json"]  # fmt: skip
 
 
 def _lines(path: Path) -> int:
@@ -44,11 +44,16 @@ def _lines(path: Path) -> int:
 
 def test_killed_scan_resumes_with_every_item_exactly_once(tmp_path: Path) -> None:
     src, out = _input(tmp_path), tmp_path / "verdicts.jsonl"
-    proc = subprocess.Popen(_scan_command(src, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(  # a session of its own: the kill takes its workers too
+        _scan_command(src, out),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while _lines(out) < 8 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL, "the scan finished before it could be killed"
     written_before = _lines(out)
