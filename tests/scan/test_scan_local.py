@@ -110,3 +110,30 @@ def test_existing_output_without_state(
             run_scan(job, LocalEngine(1))
         job = ScanJob(input=job.input, output=out, pack=job.pack, restart=True)
     assert run_scan(job, LocalEngine(1)).items == 7
+
+
+def test_progress_reports_items_done_and_total(
+    tmp_path: Path, prompts_file: Path, registry_v2: PackRegistry
+) -> None:
+    calls: list[tuple[int, int | None]] = []
+    job = ScanJob(
+        input=prompts_file,
+        output=tmp_path / "out.jsonl",
+        pack=registry_v2.get("general-usage@1.0.0"),
+        chunk_size=2,
+    )
+    run_scan(job, LocalEngine(1), lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 7), (2, 7), (4, 7), (6, 7), (7, 7)]
+
+
+def test_unusable_input_leaves_no_state(tmp_path: Path, registry_v2: PackRegistry) -> None:
+    from aupguard.scan import ScanInputError
+    from aupguard.scan.checkpoint import state_path
+
+    src = tmp_path / "a.csv"
+    src.write_text("id,body\n1,x\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    job = ScanJob(input=src, output=out, pack=registry_v2.get("general-usage@1.0.0"))
+    with pytest.raises(ScanInputError, match="no column"):
+        run_scan(job, LocalEngine(1))
+    assert not out.exists() and not state_path(out).exists()

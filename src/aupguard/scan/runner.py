@@ -77,6 +77,7 @@ def run_scan(job: ScanJob, engine: Engine, progress: Progress | None = None) -> 
                 f"scanning images needs the 'images' extra ({', '.join(missing)} missing): "
                 "pip install 'aupguard[images]'"
             )
+    next(iter(reader.items()), None)  # an unusable input fails here, before any state is written
     key = JobKey(
         input=str(job.input.resolve()),
         fingerprint=fingerprint(reader),
