@@ -3,7 +3,9 @@ real local HTTP server for the image-URL (SSRF) tests."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -99,6 +101,26 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def do_POST(self) -> None:
+        """A fake upstream generator: POST /v1/images/generations answers one PNG; under /bad
+        it refuses the key, echoing it back (as careless upstreams do)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        auth = self.headers.get("Authorization", "")
+        self.server.upstream_auth.append(auth)  # type: ignore[attr-defined]
+        if self.path.startswith("/bad/"):
+            body = json.dumps({"error": {"message": f"invalid key {auth}"}}).encode()
+            status = 401
+        else:
+            image = base64.b64encode(PNG).decode()
+            body = json.dumps({"created": 1, "data": [{"b64_json": image}]}).encode()
+            status = 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _send(self, body: bytes) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "image/png")
@@ -112,8 +134,14 @@ class LocalImageServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.hits = []  # type: ignore[attr-defined]
+        self.httpd.upstream_auth = []  # type: ignore[attr-defined]
         self.port: int = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def upstream_auth(self) -> list[str]:
+        auth: list[str] = self.httpd.upstream_auth  # type: ignore[attr-defined]
+        return auth
 
     @property
     def hits(self) -> list[str]:
