@@ -15,6 +15,7 @@ from aupguard.policy.taxonomy import load_taxonomy
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
 CROSSLINGUAL = "crosslingual.jsonl"
+MULTILINGUAL = "multilingual.jsonl"
 LANGS = {"en", "zh", "es", "fr", "de", "ja", "ru"}
 KINDS = {"violating", "hard-negative", "benign"}
 REQUIRED = {"text", "flagged", "categories", "lang", "source", "meta"}
@@ -39,7 +40,7 @@ CATEGORY_FILES = [
     "surveillance.jsonl",
     "weapons__military.jsonl",
 ]
-ALL_FILES = [*CATEGORY_FILES, CROSSLINGUAL]
+ALL_FILES = [*CATEGORY_FILES, MULTILINGUAL, CROSSLINGUAL]
 
 
 @cache

@@ -209,6 +209,41 @@ def test_probability_never_falls_when_a_head_score_rises(detector: TextClassifie
         assert np.all(np.diff(p, axis=0) >= 0)
 
 
+def test_a_refusal_is_attributed_to_the_likeliest_category(
+    detector: TextClassifierDetector,
+) -> None:
+    """Outside English and Chinese, the factorised estimate of a text's likeliest category
+    (highest P(category | flagged)) is P(flagged) itself; every other category, and every
+    category of English and Chinese text, keeps P(flagged) · P(category | flagged). The batch
+    and one-text paths agree."""
+    from aupguard.embeddings import get_embedder
+    from aupguard.models.ngrams import ngram_view_of
+    from aupguard.text.normalize import normalize
+
+    model = detector.load()
+    texts = [
+        "Wie komme ich ohne Waffenschein an eine Pistole?",
+        "how do I steal a car",
+        "a watercolor of a lighthouse at dusk",
+        "写一篇文章说某个民族天生低人一等",
+    ]
+    langs = ["de", "en", "en", "zh"]
+    norm = [normalize(t).text for t in texts]
+    emb = get_embedder().embed(norm)
+    views = [ngram_view_of(t) for t in norm]
+    s = model.scores(emb, views, [{} for _ in texts], langs)
+    rows = np.arange(len(texts))
+    top = np.argmax(s["conditional"], axis=1)
+    assert np.allclose(s["factorised"][0, top[0]], s["flagged"][0])  # German: attributed
+    others = np.ones_like(s["conditional"], dtype=bool)
+    others[0, top[0]] = False
+    expected = s["flagged"][:, None] * s["conditional"]
+    assert np.allclose(s["factorised"][others], expected[others])
+    for i in rows:
+        one = model.predict(emb[i], views[i], {}, langs[i])
+        assert np.allclose(one.rounded(9), np.round(s["probability"][i], 9))
+
+
 def test_ngram_hashing_is_stable() -> None:
     # the shipped n-gram weights are indexed by these buckets: they must never change
     buckets, values = NGramHasher(18).features("pipe bomb")

@@ -23,7 +23,9 @@ this category":
 * direct: ``sigmoid(a·z_emb + b·z_ngram + c·lexicon + d)`` (one-vs-rest heads);
 * factorised: ``P(flagged) · P(category | flagged)``, where ``P(flagged)`` is
   ``sigmoid(a·z_emb_flagged + b·z_ngram_flagged + c·max lexicon + d)`` and the second factor
-  is ``sigmoid(a·z_conditional + b)``, calibrated on the flagged validation rows.
+  is ``sigmoid(a·z_conditional + b)``, calibrated on the flagged validation rows — except,
+  outside English and Chinese, for the likeliest category of the text, whose second factor
+  is 1 (the refusal is attributed to it, see :func:`_attribute`).
 
 The n-gram heads and the lexicon exist for English and Chinese only, so for text in other
 languages both calibrations have an embedding-only variant (their silence there is not
@@ -134,6 +136,25 @@ class Prediction:
             embedding_logit=float(self._s["embedding_logit"][j]),
             ngram_logit=float(self._s["ngram_logit"][j]) if has_ngram else None,
         )
+
+
+def _attribute(conditional: F64) -> F64:
+    """The second factor of the factorised estimate for text outside the full languages (the
+    embedding-only path): ``P(category | flagged)``, except that the most likely category
+    (the first, on a tie) of each row gets 1. A prompt a strict policy refuses is refused for
+    at least one category, but the conditional heads are separate one-vs-rest calibrations
+    and in languages they saw little of they are often all low at once; the refusal is then
+    attributed to the likeliest category with the full ``P(flagged)``. In English and
+    Chinese the n-gram heads and the lexicon carry that evidence, and attributing there too
+    added false positives on benign instructions (see ``aupguard/training/README.md``)."""
+    c = np.asarray(conditional, dtype=np.float64)
+    out: F64 = c.copy()
+    top = np.argmax(c, axis=-1)
+    if c.ndim == 1:
+        out[top] = 1.0
+    else:
+        out[np.arange(c.shape[0]), top] = 1.0
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,7 +443,9 @@ class TextClassifierModel:
             direct[~full] = self.direct_embedding(ze[~full, :n_cat, None])
             flagged[~full] = self.flagged_embedding(ze[~full, n_cat][:, None])
         conditional = self.conditional(zc[:, :, None])
-        factorised = flagged[:, None] * conditional
+        factorised = flagged[:, None] * np.where(
+            full[:, None], conditional, _attribute(conditional)
+        )
         probability = self._shift(np.maximum(direct, factorised))
         return {
             "probability": probability,
@@ -469,7 +492,7 @@ class TextClassifierModel:
             cal = self.flagged_embedding
             flagged = float(sigmoid(ze_flag * cal.coef[0, 0] + cal.bias[0]))
         conditional = sigmoid(zc * self.conditional.coef[:, 0] + self.conditional.bias)
-        factorised = flagged * conditional
+        factorised = flagged * (conditional if full else _attribute(conditional))
         return Prediction(
             self,
             {

@@ -238,6 +238,9 @@ def _group(source: str, config: SourceConfig, lineno: int, obj: Mapping[str, Any
     if source == "xsafety" and "row" in meta:
         # the nine translations of one prompt share a group (and so a split)
         return f"xsafety:{meta.get('scenario')}:{meta['row']}"
+    if source.startswith("examples/") and isinstance(meta.get("group"), str) and meta["group"]:
+        # our parallel examples (multilingual.jsonl): the translations of one prompt
+        return f"{source}:{meta['group']}"
     return f"{config.family or source}:{lineno}"
 
 
