@@ -3,6 +3,10 @@
 the error count per level.
 
     python benchmarks/api_load.py [--seconds 10] [--workers 2] [--clients 1,16,64]
+    python benchmarks/api_load.py --scaling 1,2,4 [--clients 16] [--seconds 10]
+
+`--scaling` starts a fresh server for each worker count and reports requests/s at one client
+level and the scaling efficiency, rps(N) / (N x rps(1)).
 
 Targets on a 2-core machine (issue 6): p99 <= 50 ms at 16 clients, >= 300 requests/s, 0 errors.
 The client runs on the same machine and shares its cores.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -20,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
 import httpx
 
@@ -97,18 +103,10 @@ async def level(url: str, clients: int, seconds: float) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--clients", default="1,16,64")
-    parser.add_argument(
-        "--backend",
-        choices=("store", "embedded"),
-        default="store",
-        help="store (the default: keys, limits and ladder in SQLite) or embedded",
-    )
-    args = parser.parse_args()
+@contextlib.contextmanager
+def serving(workers: int, backend: str) -> Iterator[str]:
+    """`aupguard serve --workers N` on a free loopback port with a throwaway data directory
+    (and, on the store backend, an account on a generous plan with a key in KEY); the URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     global KEY
@@ -118,9 +116,9 @@ def main() -> None:
             "AUPGUARD_ENV": "development",
             "AUPGUARD_DATA_DIR": data_dir,
             "AUPGUARD_LOG_LEVEL": "WARNING",
-            "AUPGUARD_BACKEND": args.backend,
+            "AUPGUARD_BACKEND": backend,
         }
-        if args.backend == "embedded":
+        if backend == "embedded":
             env["AUPGUARD_API_KEYS"] = json.dumps(
                 [{"key": KEY, "account": "bench", "rate_per_minute": 10_000_000, "burst": 100_000}]
             )
@@ -143,29 +141,78 @@ def main() -> None:
                 "--port",
                 str(port),
                 "--workers",
-                str(args.workers),
+                str(workers),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
         )
         try:
-            wait_ready(url, args.workers)
-            asyncio.run(level(url, 4, 2.0))  # warm both workers' caches and connections
-            print(
-                f"POST /v1/moderations, text, {args.workers} workers, {args.seconds:g}s per level"
-            )
-            print(
-                f"{'clients':>8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-            )
-            for clients in (int(c) for c in args.clients.split(",")):
-                r = asyncio.run(level(url, clients, args.seconds))
-                print(
-                    f"{r['clients']:>8} {r['requests']:>9} {r['rps']:>8.1f} "
-                    f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>7}"
-                )
+            wait_ready(url, workers)
+            asyncio.run(level(url, 4 * workers, 2.0))  # warm every worker's caches
+            yield url
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def scaling(args: argparse.Namespace) -> None:
+    """requests/s at one client level with each worker count, and the scaling efficiency
+    rps(N) / (N x rps(1)) against the first count."""
+    counts = [int(c) for c in args.scaling.split(",")]
+    clients = int(args.clients.split(",")[-1]) if args.clients != "1,16,64" else 16
+    print(
+        f"POST /v1/moderations, text, {clients} clients, {args.seconds:g}s per worker count, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'workers':>8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>7} {'speed-up':>9} {'efficiency':>11}"
+    )
+    base: float | None = None
+    for workers in counts:
+        with serving(workers, args.backend) as url:
+            r = asyncio.run(level(url, clients, args.seconds))
+        base = base if base is not None else r["rps"] / counts[0]
+        speedup = r["rps"] / (base * counts[0])
+        efficiency = r["rps"] / (base * workers)
+        print(
+            f"{workers:>8} {r['requests']:>9} {r['rps']:>8.1f} {r['p50_ms']:>8.1f} "
+            f"{r['p99_ms']:>8.1f} {r['errors']:>7} {speedup:>8.2f}x {efficiency:>10.0%}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", default="1,16,64")
+    parser.add_argument(
+        "--backend",
+        choices=("store", "embedded"),
+        default="store",
+        help="store (the default: keys, limits and ladder in SQLite) or embedded",
+    )
+    parser.add_argument(
+        "--scaling",
+        metavar="COUNTS",
+        help="e.g. 1,2,4: a fresh server per worker count, one client level (the last of "
+        "--clients, else 16); prints requests/s and the scaling efficiency",
+    )
+    args = parser.parse_args()
+    if args.scaling:
+        scaling(args)
+        return
+    with serving(args.workers, args.backend) as url:
+        print(f"POST /v1/moderations, text, {args.workers} workers, {args.seconds:g}s per level")
+        print(
+            f"{'clients':>8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        )
+        for clients in (int(c) for c in args.clients.split(",")):
+            r = asyncio.run(level(url, clients, args.seconds))
+            print(
+                f"{r['clients']:>8} {r['requests']:>9} {r['rps']:>8.1f} "
+                f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>7}"
+            )
 
 
 if __name__ == "__main__":
