@@ -57,10 +57,11 @@ def serve(host: str, port: int, workers: int, echo: object = print) -> None:
 
     made = development_credentials()
     settings = load_settings()  # fail before starting workers when a setting is wrong
-    if settings.backend == "store":
-        from aupguard.store import Store
+    # migrate the store once, before the workers start: the store backend and the review
+    # queue (on either backend) live in it, and workers migrating at once lock SQLite
+    from aupguard.store import Store
 
-        Store.open(settings.store_url).close()  # migrate once, before the workers start
+    Store.open(settings.store_url).close()
     url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     lines = [
         f"aupguard serving on {url}  (docs {url}/docs, {workers} worker(s), "
