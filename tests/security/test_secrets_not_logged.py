@@ -126,3 +126,26 @@ def test_no_secret_or_prompt_in_any_log_record(
         assert secret[-24:] not in logged, f"part of a secret ({secret[:8]}...) is in the logs"
     for marker in CONTENT:
         assert marker not in logged, "the raw prompt is in the logs (AUPGUARD_LOG_CONTENT off)"
+
+
+def test_log_content_on_logs_the_text_but_never_the_secrets(
+    tmp_path: Path, image_server: LocalImageServer, captured: Capture
+) -> None:
+    """AUPGUARD_LOG_CONTENT is the operator's choice to keep inputs in the logs (one
+    ``content`` record per checked input, with its action); secrets stay out either way."""
+    settings = settings_for(
+        tmp_path,
+        upstream_url=image_server.url("/v1"),
+        upstream_api_key=UPSTREAM_KEY,
+        log_level="DEBUG",
+        log_content=True,
+    )
+    app = create_app(settings, image_checker=_no_pixels)
+    with TestClient(app) as client:
+        exercise(client)
+    logged = "\n".join(captured.lines)
+    content_lines = [line for line in captured.lines if '"msg": "content"' in line]
+    assert content_lines and all('"action": ' in line for line in content_lines)
+    assert any(marker in logged for marker in CONTENT)
+    for secret in SECRETS:
+        assert secret not in logged, f"a secret ({secret[:8]}...) is in the logs"

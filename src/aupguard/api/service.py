@@ -14,7 +14,7 @@ from fastapi import Request
 
 from aupguard.api.errors import ApiError
 from aupguard.api.generators import DemoGenerator, Generator, UpstreamGenerator
-from aupguard.api.observability import Metrics
+from aupguard.api.observability import Metrics, log_event
 from aupguard.api.packs import PackChoice, PackManager
 from aupguard.api.records import (
     RecordConflictError,
@@ -596,3 +596,24 @@ def bank_removed_output(state: AppState, data: bytes, verdict: Verdict, referenc
         bank.add(REMOVED_OUTPUTS_BANK, [entry])
     state.packs.remember_hash(entry)
     return True
+
+
+# -- content in logs (off unless the operator turns it on) ------------------------------------
+
+LOGGED_CONTENT_CHARS = 2000
+
+
+def log_content(request: Request, param: str, text: str, verdict: Verdict) -> None:
+    """With ``AUPGUARD_LOG_CONTENT`` on, one log record per checked input with its text (cut
+    to 2,000 characters) and the action; off (the default), nothing: logs carry no content."""
+    state = state_of(request)
+    if not state.settings.log_content:
+        return
+    log_event(
+        state.logger,
+        "content",
+        request_id=getattr(request.state, "request_id", None),
+        input=param,
+        action=verdict.action.value,
+        text=text[:LOGGED_CONTENT_CHARS],
+    )

@@ -30,6 +30,7 @@ from aupguard.api.service import (
     choose_pack,
     enforce,
     has_image_checker,
+    log_content,
     record_decision,
     shadow_check,
     state_of,
@@ -129,11 +130,16 @@ async def moderations(
         flagged = any(v.flagged for v, _ in verdicts)
         action = Action.strictest([v.action for v, _ in verdicts])
         decision_id = None
-        for verdict, _ in verdicts:
+        for (verdict, kind), (_, value, param) in zip(verdicts, group, strict=True):
             state.metrics.observe_verdict("moderations", verdict)
+            log_content(request, param, value if kind == "text" else "<image>", verdict)
             if verdict.flagged:
                 decision_id = await record_decision(
-                    state, principal, kind="moderation", verdict=verdict
+                    state,
+                    principal,
+                    kind="moderation",
+                    verdict=verdict,
+                    review_content=ReviewContent(prompt=value) if kind == "text" else None,
                 )
         for (verdict, kind), (_, value, _) in zip(verdicts, group, strict=True):
             if kind == "text":
@@ -213,6 +219,7 @@ async def check(body: CheckRequest, request: Request, background: BackgroundTask
     content: dict[str, str | bytes] = {}  # for the evidence vault on the CSAM path only
     for param, text, modality in texts:
         verdict = await check_text(moderator, text, modality, deadline, param)
+        log_content(request, param, text, verdict)
         checked.append((param, modality, verdict))
         content[param] = text
         background.add_task(shadow_check, state, choice, text, modality, verdict)

@@ -46,6 +46,7 @@ from aupguard.api.service import (
     choose_pack,
     enforce,
     has_image_checker,
+    log_content,
     record_decision,
     state_of,
 )
@@ -177,8 +178,10 @@ async def generate_images(
                 await check_image(state, moderator, data, Modality.INPUT_IMAGE, deadline, param),
             )
         )
-    for _, verdict in checks:
+    for what_, verdict in checks:
         state.metrics.observe_verdict("generation_input", verdict)
+        if what_ in ("prompt", "negative_prompt"):
+            log_content(request, what_, getattr(body, what_) or "", verdict)
     what, request_verdict = max(checks, key=lambda c: c[1].action.severity)
     if request_verdict.flagged:
         decision_id = new_id("dec")
