@@ -178,6 +178,8 @@ def create_app(
         image_checker=image_checker,
     )
     state.packs.use_hash_database(settings.hash_db_path)
+    for collector in backends.collectors:
+        state.metrics.registry.register(collector)  # type: ignore[arg-type]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -80,6 +80,9 @@ class Settings(BaseModel):
     redis_url: str | None = None  # shared rate limits and request history for many workers
     # when the store or Redis fails during admission: refuse (503, default) or admit
     admission_fail_open: bool = False
+    # Redis down: "closed" refuses (503, default); "local" uses this process's own limits and
+    # request history meanwhile, counted in aupguard_redis_fallback_total
+    redis_fallback: Literal["closed", "local"] = "closed"
     # read the client address from X-Forwarded-For (only behind a proxy that sets it)
     trust_forwarded_for: bool = False
     # watermark + C2PA + disclosure on outputs: None = on when the provenance extra is installed
@@ -197,6 +200,7 @@ ENV_FIELDS: dict[str, str] = {
     "AUPGUARD_DATABASE_URL": "database_url",
     "AUPGUARD_REDIS_URL": "redis_url",
     "AUPGUARD_ADMISSION_FAIL_OPEN": "admission_fail_open",
+    "AUPGUARD_REDIS_FALLBACK": "redis_fallback",
     "AUPGUARD_TRUST_FORWARDED_FOR": "trust_forwarded_for",
     "AUPGUARD_PROVENANCE": "provenance",
     "AUPGUARD_HASH_DB": "hash_db",

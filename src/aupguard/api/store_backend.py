@@ -15,8 +15,9 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 
-from aupguard.abuse.history import RedisHistory
-from aupguard.abuse.ratelimit import Limit, RedisRateLimiter
+from aupguard.abuse.fallback import FallbackCounter, FallbackHistory, FallbackRateLimiter
+from aupguard.abuse.history import RedisHistory, RequestHistory
+from aupguard.abuse.ratelimit import Limit, RateLimiter, RedisRateLimiter
 from aupguard.api.embedded import DisclosureOnlyObligations
 from aupguard.api.seams import (
     AdmissionDecision,
@@ -337,17 +338,23 @@ class StoreAccounts:
         }
 
 
-def open_guard(settings: Settings) -> Guard:
+def open_guard(settings: Settings, counter: FallbackCounter | None = None) -> Guard:
     """The guard over the configured store (schema upgraded on open) and Redis, for the
     service's default pack (its behaviour thresholds and enforcement ladder)."""
     pack = default_registry().get(settings.default_policy).pack
     store = Store.open(settings.store_url)
     if settings.redis_url:
+        limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url)
+        history: RequestHistory = RedisHistory.from_url(settings.redis_url)
+        if settings.redis_fallback == "local":
+            counter = counter or FallbackCounter()
+            limiter = FallbackRateLimiter(limiter, counter)
+            history = FallbackHistory(history, counter)
         return Guard(
             store,
             pack,
-            limiter=RedisRateLimiter.from_url(settings.redis_url),
-            history=RedisHistory.from_url(settings.redis_url),
+            limiter=limiter,
+            history=history,
             fail_open=settings.admission_fail_open,
         )
     return Guard(store, pack, fail_open=settings.admission_fail_open)
@@ -368,7 +375,8 @@ def open_audit_log(settings: Settings, store: Store) -> AuditLog:
 
 def store_backends(settings: Settings, guard: Guard | None = None) -> Backends:
     """The seams over ``guard`` (by default the one ``open_guard`` builds from settings)."""
-    guard = guard or open_guard(settings)
+    counter = FallbackCounter()
+    guard = guard or open_guard(settings, counter)
     audit = open_audit_log(settings, guard.store)
     return Backends(
         authenticator=StoreAuthenticator(guard),
@@ -378,5 +386,12 @@ def store_backends(settings: Settings, guard: Guard | None = None) -> Backends:
         obligations=DisclosureOnlyObligations(),
         ping=guard.store.ping,
         audit=audit,
+        collectors=(_fallback_counter_of(guard) or counter,),
         close=guard.store.close,
     )
+
+
+def _fallback_counter_of(guard: Guard) -> FallbackCounter | None:
+    """The fallback counter of a guard built elsewhere (tests pass their own guard)."""
+    limiter = guard.limiter
+    return limiter.counter if isinstance(limiter, FallbackRateLimiter) else None
