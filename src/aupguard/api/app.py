@@ -204,7 +204,7 @@ def create_app(
         app.include_router(module.router)
     _install_error_handlers(app)
     # the reviewer UI at /review; its desk queues review verdicts, reports and appeals
-    state.review = mount_review(app, settings, _backend_store(state.backends))
+    state.review = mount_review(app, settings, state.backends.store)
     app.add_middleware(EdgeMiddleware, state=state)
     return app
 
@@ -228,22 +228,12 @@ def _one_blas_thread_per_request() -> None:
 def _records_for(settings: Settings, backends: Backends) -> RecordsStore:
     """The store backend keeps the service's records in its database (shared by every
     worker on every host); the embedded backend in a SQLite file in the data directory."""
-    store = _backend_store(backends)
+    store = backends.store
     if store is not None:
         from aupguard.api.records_store import StoreRecords
 
         return StoreRecords(store)
     return Records(settings.db_path)
-
-
-def _backend_store(backends: Backends) -> Any:
-    """The store behind the store backend (None for the embedded one)."""
-    try:
-        from aupguard.api.store_backend import StoreAccounts
-    except ImportError:  # no store extra: the embedded backend
-        return None
-    accounts = backends.accounts
-    return accounts.guard.store if isinstance(accounts, StoreAccounts) else None
 
 
 async def _warm_up(state: AppState) -> None:

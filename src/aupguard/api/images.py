@@ -269,13 +269,11 @@ async def load_image(
 
 
 def media_type_of(data: bytes) -> str:
-    """The media type an image's magic bytes announce."""
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:4] == b"GIF8":
-        return "image/gif"
-    return "application/octet-stream"
+    """The media type an image's magic bytes announce (``images.decode.sniff_format``)."""
+    from aupguard.images.decode import sniff_format
+    from aupguard.images.errors import ImageInputError
+
+    try:
+        return "image/" + sniff_format(data).lower()
+    except ImageInputError:
+        return "application/octet-stream"

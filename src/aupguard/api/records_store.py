@@ -49,8 +49,6 @@ class StoreRecords:
             raise StoreUnavailableError(f"records store: {exc}") from exc
 
     def ping(self) -> None:
-        with self._tx():
-            pass
         try:
             self.store.ping()
         except StoreDown as exc:

@@ -265,6 +265,8 @@ class Backends:
     # raises when the backend's store is unreachable (readiness); None: nothing to check
     ping: Callable[[], None] | None = None
     audit: AuditSink | None = None  # None: no audit log (the embedded backend)
+    # the database of the store backend (``aupguard.store.Store``); None for the embedded one
+    store: Any = None
     # Prometheus collectors of the backend (e.g. Redis fallbacks), registered on /metrics
     collectors: tuple[object, ...] = ()
     close: Callable[[], None] | None = None

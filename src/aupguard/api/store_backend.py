@@ -273,10 +273,6 @@ class StoreAccounts:
     def __init__(self, guard: Guard):
         self._guard = guard
 
-    @property
-    def guard(self) -> Guard:
-        return self._guard
-
     def _known(self, account_id: str) -> None:
         try:
             self._guard.store.accounts.get(account_id)
@@ -338,7 +334,7 @@ class StoreAccounts:
         }
 
 
-def open_guard(settings: Settings, counter: FallbackCounter | None = None) -> Guard:
+def open_guard(settings: Settings) -> Guard:
     """The guard over the configured store (schema upgraded on open) and Redis, for the
     service's default pack (its behaviour thresholds and enforcement ladder)."""
     pack = default_registry().get(settings.default_policy).pack
@@ -347,7 +343,7 @@ def open_guard(settings: Settings, counter: FallbackCounter | None = None) -> Gu
         limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url)
         history: RequestHistory = RedisHistory.from_url(settings.redis_url)
         if settings.redis_fallback == "local":
-            counter = counter or FallbackCounter()
+            counter = FallbackCounter()
             limiter = FallbackRateLimiter(limiter, counter)
             history = FallbackHistory(history, counter)
         return Guard(
@@ -375,8 +371,7 @@ def open_audit_log(settings: Settings, store: Store) -> AuditLog:
 
 def store_backends(settings: Settings, guard: Guard | None = None) -> Backends:
     """The seams over ``guard`` (by default the one ``open_guard`` builds from settings)."""
-    counter = FallbackCounter()
-    guard = guard or open_guard(settings, counter)
+    guard = guard or open_guard(settings)
     audit = open_audit_log(settings, guard.store)
     return Backends(
         authenticator=StoreAuthenticator(guard),
@@ -386,12 +381,13 @@ def store_backends(settings: Settings, guard: Guard | None = None) -> Backends:
         obligations=DisclosureOnlyObligations(),
         ping=guard.store.ping,
         audit=audit,
-        collectors=(_fallback_counter_of(guard) or counter,),
+        store=guard.store,
+        collectors=tuple(c for c in (_fallback_counter_of(guard),) if c is not None),
         close=guard.store.close,
     )
 
 
 def _fallback_counter_of(guard: Guard) -> FallbackCounter | None:
-    """The fallback counter of a guard built elsewhere (tests pass their own guard)."""
+    """The counter of a guard whose limits fall back to local ones (AUPGUARD_REDIS_FALLBACK)."""
     limiter = guard.limiter
     return limiter.counter if isinstance(limiter, FallbackRateLimiter) else None

@@ -52,16 +52,14 @@ class CreditGrant(_Strict):
 
 def _store(request: Request) -> Any:
     """The store behind the service; 501 on the embedded backend (keys live in settings)."""
-    from aupguard.api.store_backend import StoreAccounts
-
-    accounts = state_of(request).backends.accounts
-    if not isinstance(accounts, StoreAccounts):
+    store = state_of(request).backends.store
+    if store is None:
         raise ApiError(
             501,
             "store_backend_required",
             "accounts and keys are managed in the store: run with AUPGUARD_BACKEND=store",
         )
-    return accounts.guard.store
+    return store
 
 
 async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
